@@ -1,0 +1,246 @@
+"""How the components connect: the CFPB dispute pipeline, shared by every way of running it.
+
+`create_components` builds the nine components in order; the local notebook runs them one
+by one with an InteractiveContext. `create_pipeline` wraps the same components in a
+`tfx.dsl.Pipeline` for LocalDagRunner (`pipeline_local.py`) and KubeflowV2DagRunner (the
+Vertex AI notebook).
+"""
+
+import dataclasses
+import os
+from typing import List, Optional
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
+
+import tensorflow_model_analysis as tfma  # noqa: E402
+from google.protobuf import wrappers_pb2  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+
+from module import LABEL_KEY  # noqa: E402
+
+PIPELINE_NAME = "cfpb-consumer-disputes"
+TRAIN_STEPS = 500
+EVAL_STEPS = 20
+MIN_EVAL_AUC = 0.55
+MAX_AUC_DECREASE = 0.01
+SLICE_FEATURE_KEYS: List[str] = ["product"]
+LOCAL_BEAM_PIPELINE_ARGS: List[str] = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineComponents:
+    """The pipeline's components, in the order they run."""
+
+    example_gen: tfx.components.CsvExampleGen
+    statistics_gen: tfx.components.StatisticsGen
+    schema_gen: tfx.components.SchemaGen
+    example_validator: tfx.components.ExampleValidator
+    transform: tfx.components.Transform
+    trainer: tfx.components.Trainer
+    model_resolver: tfx.dsl.Resolver
+    evaluator: tfx.components.Evaluator
+    pusher: tfx.components.Pusher
+
+    def in_order(self) -> list:
+        """Returns the components as a list, upstream first."""
+        return [getattr(self, field.name) for field in dataclasses.fields(self)]
+
+
+def _is_local_path(path: str) -> bool:
+    """True for a path on this machine, False for gs:// and other remote file systems."""
+    return "://" not in path
+
+
+def check_parameters(
+    data_root: str,
+    module_file: str,
+    train_steps: int,
+    eval_steps: int,
+    min_eval_auc: float,
+    max_auc_decrease: float,
+) -> None:
+    """Raises ValueError naming the first parameter that cannot work."""
+    for name, steps in (("train_steps", train_steps), ("eval_steps", eval_steps)):
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"{name} must be a positive integer, got {steps!r}")
+    if not 0.0 <= min_eval_auc <= 1.0:
+        raise ValueError(f"min_eval_auc must lie in [0, 1], got {min_eval_auc!r}")
+    if not 0.0 <= max_auc_decrease <= 1.0:
+        raise ValueError(f"max_auc_decrease must lie in [0, 1], got {max_auc_decrease!r}")
+    if _is_local_path(data_root):
+        if not os.path.isdir(data_root):
+            raise ValueError(f"data_root {data_root!r} is not a folder")
+        if not any(name.endswith(".csv") for name in os.listdir(data_root)):
+            raise ValueError(f"data_root {data_root!r} holds no .csv file for CsvExampleGen")
+    if _is_local_path(module_file) and not os.path.isfile(module_file):
+        raise ValueError(f"module_file {module_file!r} does not exist")
+
+
+def _eval_config(min_eval_auc: float, max_auc_decrease: float) -> tfma.EvalConfig:
+    """Returns the TFMA config: metrics overall and by product, and the blessing thresholds."""
+    auc_threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_eval_auc}),
+        # Against the last blessed model: a candidate more than max_auc_decrease worse fails.
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -max_auc_decrease - 1e-10},
+        ),
+    )
+    return tfma.EvalConfig(
+        # Only the metrics below: skip re-computing the loss and metrics compiled into the model.
+        options=tfma.Options(include_default_metrics=wrappers_pb2.BoolValue(value=False)),
+        model_specs=[tfma.ModelSpec(signature_name="serving_default", label_key=LABEL_KEY)],
+        slicing_specs=[tfma.SlicingSpec()]
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURE_KEYS],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    # Gate on the overall slice only: a product with 8 eval rows has no stable AUC.
+                    tfma.MetricConfig(
+                        class_name="AUC",
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(
+                                slicing_specs=[tfma.SlicingSpec()], threshold=auc_threshold
+                            )
+                        ],
+                    ),
+                    tfma.MetricConfig(class_name="BinaryAccuracy"),
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                ]
+            )
+        ],
+    )
+
+
+def create_components(
+    data_root: str,
+    module_file: str,
+    serving_model_dir: str,
+    train_steps: int = TRAIN_STEPS,
+    eval_steps: int = EVAL_STEPS,
+    min_eval_auc: float = MIN_EVAL_AUC,
+    max_auc_decrease: float = MAX_AUC_DECREASE,
+) -> PipelineComponents:
+    """Builds the nine components and wires each one's inputs to upstream outputs.
+
+    Args:
+      data_root: Folder (local or gs://) of CSV files in the tutorial schema.
+      module_file: Path to module.py (preprocessing_fn and run_fn).
+      serving_model_dir: Where Pusher copies a blessed model, one version folder per push.
+      train_steps: Training batches the Trainer runs.
+      eval_steps: Evaluation batches the Trainer runs after training.
+      min_eval_auc: The Evaluator blesses a model only if its eval-split AUC reaches this.
+      max_auc_decrease: ...and only if its AUC is at most this much below the last blessed one.
+    """
+    check_parameters(data_root, module_file, train_steps, eval_steps, min_eval_auc, max_auc_decrease)
+
+    # Hash buckets make the split deterministic: the same rows go to eval on every run.
+    example_gen = tfx.components.CsvExampleGen(
+        input_base=data_root,
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[
+                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=9),
+                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+                ]
+            )
+        ),
+    )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False
+    )
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        module_file=module_file,
+    )
+    trainer = tfx.components.Trainer(
+        module_file=module_file,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
+    )
+    # The baseline for the Evaluator's change threshold: the latest model it blessed before.
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=_eval_config(min_eval_auc, max_auc_decrease),
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+        ),
+    )
+    return PipelineComponents(
+        example_gen=example_gen,
+        statistics_gen=statistics_gen,
+        schema_gen=schema_gen,
+        example_validator=example_validator,
+        transform=transform,
+        trainer=trainer,
+        model_resolver=model_resolver,
+        evaluator=evaluator,
+        pusher=pusher,
+    )
+
+
+def create_pipeline(
+    pipeline_root: str,
+    data_root: str,
+    module_file: str,
+    serving_model_dir: str,
+    pipeline_name: str = PIPELINE_NAME,
+    train_steps: int = TRAIN_STEPS,
+    eval_steps: int = EVAL_STEPS,
+    min_eval_auc: float = MIN_EVAL_AUC,
+    max_auc_decrease: float = MAX_AUC_DECREASE,
+    beam_pipeline_args: Optional[List[str]] = None,
+    metadata_connection_config=None,
+    enable_cache: bool = True,
+) -> tfx.dsl.Pipeline:
+    """Returns the whole pipeline, ready for a DAG runner.
+
+    Args:
+      pipeline_root: Folder (local or gs://) where every artifact is written.
+      data_root, module_file, serving_model_dir, train_steps, eval_steps, min_eval_auc,
+        max_auc_decrease: As in `create_components`.
+      pipeline_name: Name of the pipeline in ML Metadata and on Vertex AI.
+      beam_pipeline_args: Options of the Beam-based components (ExampleGen, StatisticsGen,
+        Transform, Evaluator): in-process DirectRunner locally, DataflowRunner on Google Cloud.
+      metadata_connection_config: ML Metadata store (e.g. SQLite) for LocalDagRunner; None on
+        Vertex AI, which keeps its own.
+      enable_cache: Reuse a component's earlier outputs when its inputs and code are unchanged.
+    """
+    components = create_components(
+        data_root=data_root,
+        module_file=module_file,
+        serving_model_dir=serving_model_dir,
+        train_steps=train_steps,
+        eval_steps=eval_steps,
+        min_eval_auc=min_eval_auc,
+        max_auc_decrease=max_auc_decrease,
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=components.in_order(),
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args or [],
+    )

@@ -1,0 +1,307 @@
+"""What the model is: preprocessing, Keras model, training and serving for the CFPB pipeline.
+
+TFX loads this file by path in two components:
+  * Transform calls `preprocessing_fn` once over the training data (analyzers such as
+    vocabularies run in Apache Beam) and saves the result as a TensorFlow graph;
+  * Trainer calls `run_fn`, which trains the Keras model on the transformed examples and
+    saves a SavedModel whose `serving_default` signature embeds that same transform graph,
+    so serving takes raw complaints and training/serving skew cannot creep in.
+"""
+
+import os
+
+# tensorflow-transform needs Keras 2; TF >= 2.16 makes tf.keras Keras 3 unless this is set
+# before TensorFlow is first imported.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+from typing import Dict, List  # noqa: E402
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+import tf_keras as keras  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
+from tfx_bsl.public import tfxio  # noqa: E402
+
+# Raw columns of data_local/*.csv.
+LABEL_KEY = "consumer_disputed"
+NARRATIVE_KEY = "consumer_complaint_narrative"
+ZIP_CODE_KEY = "zip_code"
+CATEGORICAL_KEYS: List[str] = [
+    "product",
+    "sub_product",
+    "issue",
+    "sub_issue",
+    "company",
+    "state",
+    "company_response",
+    "timely_response",
+]
+
+# Preprocessing hyperparameters.
+CATEGORICAL_TOP_K = 1000  # Categories kept per column; rarer ones share the OOV bucket.
+OOV_BUCKETS = 1  # Unseen categories and words at serving time land here.
+ZIP_PREFIX_BUCKETS = 10  # Quantile buckets of the 3-digit ZIP prefix; one more for unknown.
+NARRATIVE_VOCAB_SIZE = 10000  # Most frequent narrative tokens kept.
+NARRATIVE_LENGTH = 300  # Tokens per narrative after truncation and padding.
+MISSING_CATEGORY = "<missing>"
+
+# Model and training hyperparameters.
+CATEGORICAL_EMBEDDING_DIM = 8
+NARRATIVE_EMBEDDING_DIM = 32
+HIDDEN_UNITS: List[int] = [64, 32]
+DROPOUT_RATE = 0.2
+LEARNING_RATE = 1e-3
+TRAIN_BATCH_SIZE = 64
+EVAL_BATCH_SIZE = 64
+SEED = 42
+TRAINING_CURVE_POINTS = 10  # Evaluations during training, for the TensorBoard curves.
+
+
+def _skip_autograph_for_tf_keras() -> None:
+    """Stops AutoGraph from rewriting tf_keras's own source whenever a model is traced.
+
+    AutoGraph leaves packages named "keras" alone but not "tf_keras" (Keras 2 under
+    TF >= 2.16), so the first training step and model.save() each spent about 30 s on
+    2 cores converting Keras internals that have no tensor-dependent Python control flow.
+    TensorFlow has no public switch for this, hence the private rule list (kept if absent).
+    """
+    try:
+        from tensorflow.python.autograph.core import config as autograph_config
+    except ImportError:
+        return
+    rule = autograph_config.DoNotConvert("tf_keras")
+    if all(getattr(r, "_prefix", None) != "tf_keras" for r in autograph_config.CONVERSION_RULES):
+        autograph_config.CONVERSION_RULES = (rule,) + tuple(autograph_config.CONVERSION_RULES)
+
+
+_skip_autograph_for_tf_keras()
+
+
+def transformed_name(key: str) -> str:
+    """Returns the name of the transformed feature made from raw column `key`."""
+    return key + "_xf"
+
+
+def vocabulary_name(key: str) -> str:
+    """Returns the file name of the vocabulary tf.Transform learns for `key`."""
+    return key + "_vocab"
+
+
+def _fill_in_missing(x: tf.Tensor) -> tf.Tensor:
+    """Returns `x` as a 1-D dense tensor with "" (text) or -1 (numbers) where a value is missing.
+
+    An empty CSV field becomes an absent value, so columns with gaps arrive as sparse tensors.
+    """
+    if isinstance(x, tf.SparseTensor):
+        default_value = "" if x.dtype == tf.string else tf.constant(-1, x.dtype)
+        x = tf.sparse.to_dense(
+            tf.SparseTensor(x.indices, x.values, [x.dense_shape[0], 1]), default_value
+        )
+    return tf.reshape(x, [-1])
+
+
+def _as_text(x: tf.Tensor) -> tf.Tensor:
+    """Returns `x` as strings; CSV type inference may read an all-digit column as numbers."""
+    return x if x.dtype == tf.string else tf.strings.as_string(x)
+
+
+def _zip_prefix(zip_code: tf.Tensor) -> tf.Tensor:
+    """Returns the 3-digit ZIP prefix as a float, or -1 where it is masked ("XXXXX") or empty."""
+    if zip_code.dtype != tf.string:  # All-digit ZIPs may be read as integers.
+        return tf.cast(zip_code // 100, tf.float32)
+    prefix = tf.strings.substr(zip_code, 0, 3)
+    is_digits = tf.strings.regex_full_match(prefix, r"[0-9]{3}")
+    safe_prefix = tf.where(is_digits, prefix, "-1")
+    return tf.strings.to_number(safe_prefix, tf.float32)
+
+
+def _tokenize(text: tf.Tensor) -> tf.RaggedTensor:
+    """Splits narratives into lower-case word tokens; CFPB's "XXXX" redactions become one token."""
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, r"x{2,}", " xxxx ")
+    text = tf.strings.regex_replace(text, r"[^a-z0-9' ]", " ")
+    return tf.strings.split(text)
+
+
+# See _skip_autograph_for_tf_keras: nothing here branches on tensor values either.
+@tf.autograph.experimental.do_not_convert
+def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    """tf.Transform callback: maps raw features to the model's integer features."""
+    outputs = {}
+    for key in CATEGORICAL_KEYS:
+        values = _as_text(_fill_in_missing(inputs[key]))
+        values = tf.where(tf.strings.strip(values) == "", MISSING_CATEGORY, values)
+        outputs[transformed_name(key)] = tft.compute_and_apply_vocabulary(
+            values,
+            top_k=CATEGORICAL_TOP_K,
+            num_oov_buckets=OOV_BUCKETS,
+            vocab_filename=vocabulary_name(key),
+        )
+
+    prefix = _zip_prefix(_fill_in_missing(inputs[ZIP_CODE_KEY]))
+    known = prefix >= 0
+    # Quantile boundaries are learned from the known prefixes only; unknown gets its own id.
+    boundaries = tft.quantiles(
+        tf.boolean_mask(prefix, known), num_buckets=ZIP_PREFIX_BUCKETS, epsilon=0.01
+    )
+    buckets = tft.apply_buckets(prefix, boundaries)
+    outputs[transformed_name(ZIP_CODE_KEY)] = tf.where(
+        known, buckets, tf.constant(ZIP_PREFIX_BUCKETS, tf.int64)
+    )
+
+    tokens = _tokenize(_fill_in_missing(inputs[NARRATIVE_KEY]))
+    token_ids = tft.compute_and_apply_vocabulary(
+        tokens.flat_values,
+        top_k=NARRATIVE_VOCAB_SIZE,
+        num_oov_buckets=OOV_BUCKETS,
+        vocab_filename=vocabulary_name(NARRATIVE_KEY),
+    )
+    # Shift ids by one so that 0 is padding, then cut or pad every narrative to a fixed length.
+    ragged_ids = tokens.with_flat_values(token_ids + 1)
+    outputs[transformed_name(NARRATIVE_KEY)] = ragged_ids.to_tensor(
+        default_value=0, shape=[None, NARRATIVE_LENGTH]
+    )
+
+    outputs[LABEL_KEY] = _fill_in_missing(inputs[LABEL_KEY])
+    return outputs
+
+
+def _curve_points(train_steps: int) -> int:
+    """Returns the largest number of equal training chunks, up to TRAINING_CURVE_POINTS."""
+    return max(n for n in range(1, TRAINING_CURVE_POINTS + 1) if train_steps % n == 0)
+
+
+def _input_fn(
+    file_pattern: List[str],
+    data_accessor: tfx.components.DataAccessor,
+    tf_transform_output: tft.TFTransformOutput,
+    batch_size: int,
+) -> tf.data.Dataset:
+    """Returns a repeating dataset of (transformed features, label) batches."""
+    return data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=LABEL_KEY, shuffle_seed=SEED),
+        tf_transform_output.transformed_metadata.schema,
+    ).repeat()
+
+
+def _bucket_counts(tf_transform_output: tft.TFTransformOutput) -> Dict[str, int]:
+    """Returns the number of distinct integer ids of each transformed feature."""
+    counts = {
+        transformed_name(key): tf_transform_output.vocabulary_size_by_name(vocabulary_name(key))
+        + OOV_BUCKETS
+        for key in CATEGORICAL_KEYS
+    }
+    counts[transformed_name(ZIP_CODE_KEY)] = ZIP_PREFIX_BUCKETS + 1
+    # +1 for the padding id 0.
+    counts[transformed_name(NARRATIVE_KEY)] = (
+        tf_transform_output.vocabulary_size_by_name(vocabulary_name(NARRATIVE_KEY))
+        + OOV_BUCKETS
+        + 1
+    )
+    return counts
+
+
+def build_keras_model(bucket_counts: Dict[str, int]) -> keras.Model:
+    """Builds the dispute classifier: embeddings of every feature, then a small MLP."""
+    keras.utils.set_random_seed(SEED)
+    inputs, encoded = {}, []
+    for key in CATEGORICAL_KEYS + [ZIP_CODE_KEY]:
+        name = transformed_name(key)
+        inputs[name] = keras.layers.Input(shape=(1,), name=name, dtype=tf.int64)
+        embedded = keras.layers.Embedding(bucket_counts[name], CATEGORICAL_EMBEDDING_DIM)(inputs[name])
+        encoded.append(keras.layers.Flatten()(embedded))
+
+    name = transformed_name(NARRATIVE_KEY)
+    inputs[name] = keras.layers.Input(shape=(NARRATIVE_LENGTH,), name=name, dtype=tf.int64)
+    words = keras.layers.Embedding(
+        bucket_counts[name], NARRATIVE_EMBEDDING_DIM, mask_zero=True
+    )(inputs[name])
+    encoded.append(keras.layers.GlobalAveragePooling1D()(words))
+
+    x = keras.layers.concatenate(encoded)
+    for units in HIDDEN_UNITS:
+        x = keras.layers.Dense(units, activation="relu")(x)
+        x = keras.layers.Dropout(DROPOUT_RATE)(x)
+    output = keras.layers.Dense(1, activation="sigmoid", name="dispute_probability")(x)
+
+    model = keras.Model(inputs=inputs, outputs=output)
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def make_serving_fn(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
+    """Returns a tf.function from serialized raw tf.Examples to dispute probabilities."""
+    # Tracked as an attribute so the transform graph and its vocabularies are saved too.
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    raw_feature_spec = tf_transform_output.raw_feature_spec()
+    raw_feature_spec.pop(LABEL_KEY)  # Serving requests carry no label.
+
+    @tf.function(
+        input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")],
+        autograph=False,  # See preprocessing_fn.
+    )
+    def serve_tf_examples_fn(serialized_examples: tf.Tensor) -> Dict[str, tf.Tensor]:
+        raw_features = tf.io.parse_example(serialized_examples, raw_feature_spec)
+        transformed = model.tft_layer(raw_features)
+        features = {name: transformed[name] for name in model.input_names}
+        return {"dispute_probability": model(features)}
+
+    return serve_tf_examples_fn
+
+
+def serialize_raw_examples(rows: List[Dict[str, str]], schema: schema_pb2.Schema) -> List[bytes]:
+    """Encodes CSV rows as the serving signature expects them: tf.Examples typed by the raw schema.
+
+    Empty fields are left out, as a missing value is in the training data, and so is the label.
+    """
+    feature_types = {feature.name: feature.type for feature in schema.feature}
+    examples = []
+    for row in rows:
+        example = tf.train.Example()
+        for name, text in row.items():
+            if name == LABEL_KEY or name not in feature_types or text == "":
+                continue
+            feature = example.features.feature[name]
+            if feature_types[name] == schema_pb2.INT:
+                feature.int64_list.value.append(int(text))
+            elif feature_types[name] == schema_pb2.FLOAT:
+                feature.float_list.value.append(float(text))
+            else:
+                feature.bytes_list.value.append(text.encode("utf-8"))
+        examples.append(example.SerializeToString())
+    return examples
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """TFX Trainer callback: trains the model and saves it with its serving signature."""
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    train_dataset = _input_fn(
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE
+    )
+    eval_dataset = _input_fn(
+        fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE
+    )
+    model = build_keras_model(_bucket_counts(tf_transform_output))
+    model.summary()
+
+    # Split the steps into a few "epochs" so TensorBoard gets a training curve with an
+    # evaluation after each one; their sizes always add up to exactly train_steps.
+    epochs = _curve_points(fn_args.train_steps)
+    model.fit(
+        train_dataset,
+        epochs=epochs,
+        steps_per_epoch=fn_args.train_steps // epochs,
+        validation_data=eval_dataset,
+        validation_steps=fn_args.eval_steps,
+        callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
+        verbose=2,
+    )
+
+    signatures = {"serving_default": make_serving_fn(model, tf_transform_output)}
+    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
