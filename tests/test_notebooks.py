@@ -1,0 +1,110 @@
+"""The notebooks as users run them: papermill with other parameters, and nbval on the committed files."""
+
+import csv
+import glob
+import os
+import subprocess
+import sys
+
+import papermill
+import pytest
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+
+import module
+from conftest import REPO_ROOT
+
+LOCAL_NOTEBOOK = REPO_ROOT / "notebooks" / "local" / "tfx_pipeline_interactive.ipynb"
+DATA_CSV = REPO_ROOT / "data_local" / "complaints.csv"
+
+
+def _execute(notebook, output_dir, **parameters):
+    """Runs `notebook` with papermill into output_dir and returns the executed notebook's path."""
+    executed = output_dir / notebook.name
+    papermill.execute_notebook(
+        str(notebook), str(executed), parameters=parameters, cwd=str(notebook.parent), progress_bar=False
+    )
+    return executed
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """The local notebook executed with fewer training steps than its default."""
+    output_dir = tmp_path_factory.mktemp("local_notebook")
+    executed = _execute(
+        LOCAL_NOTEBOOK, output_dir, output_root=str(output_dir / "run"), train_steps=200, eval_steps=10,
+        min_eval_auc=0.55, num_examples_to_score=3,
+    )
+    return output_dir / "run", executed
+
+
+def _only(pattern):
+    [path] = glob.glob(pattern)
+    return path
+
+
+def test_schema_covers_every_column(local_run):
+    run_dir, _ = local_run
+    schema = tfdv.load_schema_text(_only(str(run_dir / "pipeline_root" / "SchemaGen" / "schema" / "*" / "schema.pbtxt")))
+    with open(DATA_CSV, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert sorted(feature.name for feature in schema.feature) == sorted(header)
+
+
+def test_model_was_blessed_and_pushed(local_run):
+    run_dir, _ = local_run
+    assert os.path.exists(_only(str(run_dir / "pipeline_root" / "Evaluator" / "blessing" / "*")) + "/BLESSED")
+    assert os.path.isfile(_only(str(run_dir / "serving_model" / "*" / "saved_model.pb")))
+
+
+def test_pushed_model_answers_raw_examples_with_probabilities(local_run):
+    run_dir, _ = local_run
+    schema = tfdv.load_schema_text(_only(str(run_dir / "pipeline_root" / "SchemaGen" / "schema" / "*" / "schema.pbtxt")))
+    with open(DATA_CSV, newline="", encoding="utf-8") as handle:
+        rows = [row for _, row in zip(range(64), csv.DictReader(handle))]
+    rows.append(dict(rows[0], product="A product never seen", company="", zip_code="XXXXX"))
+    serve = tf.saved_model.load(os.path.dirname(_only(str(run_dir / "serving_model" / "*" / "saved_model.pb"))))
+    probabilities = serve.signatures["serving_default"](
+        examples=tf.constant(module.serialize_raw_examples(rows, schema))
+    )["dispute_probability"].numpy().ravel()
+    assert probabilities.shape == (len(rows),)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert probabilities.std() > 0  # The answer depends on the complaint.
+
+
+def test_executed_notebook_scored_raw_rows_and_shows_every_artifact(local_run):
+    import nbformat
+
+    _, executed = local_run
+    notebook = nbformat.read(str(executed), as_version=4)
+    text = "\n".join(
+        output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    )
+    assert not [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    for expected in ("train: 2", "eval: ", "vocabulary sizes", "blessed: True", "pushed: True", "P(dispute)"):
+        assert expected in text
+
+
+def test_impossible_parameter_stops_right_after_the_parameters_cell(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        _execute(LOCAL_NOTEBOOK, tmp_path, output_root=str(tmp_path / "run"), train_steps=-1)
+    assert "train_steps must be a positive integer, got -1" in str(error.value)
+    import nbformat
+
+    cells = nbformat.read(str(tmp_path / LOCAL_NOTEBOOK.name), as_version=4).cells
+    parameters_at = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    failed_at = next(i for i, c in enumerate(cells) if any(o.output_type == "error" for o in c.get("outputs", [])))
+    assert [c.cell_type for c in cells[parameters_at + 1:failed_at]].count("code") <= 1  # The injected parameters.
+    assert not (tmp_path / "run" / "pipeline_root").exists()
+
+
+def test_committed_notebooks_pass_nbval(tmp_path):
+    """nbval re-runs each committed notebook with its own defaults and compares marked outputs."""
+    notebooks = sorted(str(path) for path in (REPO_ROOT / "notebooks").glob("*/*.ipynb"))
+    env = dict(os.environ, TMPDIR=str(tmp_path))  # The notebook's default output root is a temp folder.
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", *notebooks],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]

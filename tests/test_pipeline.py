@@ -1,0 +1,142 @@
+"""base_pipeline.py: the components, their order and wiring, and the parameter checks."""
+
+import pytest
+import tensorflow_model_analysis as tfma
+from google.protobuf import json_format
+from tfx import v1 as tfx
+
+import base_pipeline
+from conftest import REPO_ROOT
+
+DATA_ROOT = str(REPO_ROOT / "data_local")
+MODULE_FILE = str(REPO_ROOT / "module.py")
+
+
+def _pipeline(tmp_path, **overrides):
+    arguments = dict(
+        pipeline_root=str(tmp_path / "root"),
+        data_root=DATA_ROOT,
+        module_file=MODULE_FILE,
+        serving_model_dir=str(tmp_path / "serving"),
+    )
+    arguments.update(overrides)
+    return base_pipeline.create_pipeline(**arguments)
+
+
+def _proto(component, key, message):
+    """Returns an exec property as a proto (components keep them as JSON text)."""
+    value = component.exec_properties[key]
+    return value if not isinstance(value, str) else json_format.Parse(value, message)
+
+
+def _producer(component, input_key):
+    """Returns the id of the component whose output feeds `input_key` of `component`."""
+    return component.inputs[input_key].producer_component_id
+
+
+EXPECTED_ORDER = [
+    "CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
+    "latest_blessed_model_resolver", "Evaluator", "Pusher",
+]
+
+
+def test_components_in_order(tmp_path):
+    components = base_pipeline.create_components(DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"))
+    assert [component.id for component in components.in_order()] == EXPECTED_ORDER
+
+
+def test_pipeline_holds_the_same_components_sorted_upstream_first(tmp_path):
+    pipeline = _pipeline(tmp_path)
+    ids = [component.id for component in pipeline.components]
+    assert sorted(ids) == sorted(EXPECTED_ORDER)
+    for position, component in enumerate(pipeline.components):
+        for channel in component.inputs.values():
+            producer = getattr(channel, "producer_component_id", None)  # None: an ML Metadata query.
+            assert producer is None or ids.index(producer) < position
+    assert pipeline.pipeline_info.pipeline_name == base_pipeline.PIPELINE_NAME
+
+
+def test_wiring(tmp_path):
+    c = {component.id: component for component in _pipeline(tmp_path).components}
+    assert _producer(c["StatisticsGen"], "examples") == "CsvExampleGen"
+    assert _producer(c["SchemaGen"], "statistics") == "StatisticsGen"
+    assert _producer(c["ExampleValidator"], "schema") == "SchemaGen"
+    assert _producer(c["Transform"], "examples") == "CsvExampleGen"
+    assert _producer(c["Transform"], "schema") == "SchemaGen"
+    assert _producer(c["Trainer"], "examples") == "Transform"
+    assert _producer(c["Trainer"], "transform_graph") == "Transform"
+    assert _producer(c["Evaluator"], "model") == "Trainer"
+    assert _producer(c["Evaluator"], "baseline_model") == "latest_blessed_model_resolver"
+    assert _producer(c["Evaluator"], "examples") == "CsvExampleGen"
+    assert _producer(c["Pusher"], "model") == "Trainer"
+    assert _producer(c["Pusher"], "model_blessing") == "Evaluator"
+
+
+def test_parameters_reach_the_components(tmp_path):
+    pipeline = _pipeline(tmp_path, train_steps=123, eval_steps=7, min_eval_auc=0.61, max_auc_decrease=0.02,
+                         beam_pipeline_args=["--direct_num_workers=2"], enable_cache=False)
+    c = {component.id: component for component in pipeline.components}
+    assert _proto(c["Trainer"], "train_args", tfx.proto.TrainArgs()).num_steps == 123
+    assert _proto(c["Trainer"], "eval_args", tfx.proto.EvalArgs()).num_steps == 7
+    assert c["Trainer"].exec_properties["module_file"] == MODULE_FILE
+    assert pipeline.beam_pipeline_args == ["--direct_num_workers=2"]
+    assert not pipeline.enable_cache
+    splits = _proto(c["CsvExampleGen"], "output_config", tfx.proto.Output()).split_config.splits
+    assert [(s.name, s.hash_buckets) for s in splits] == [("train", 9), ("eval", 1)]
+    push = _proto(c["Pusher"], "push_destination", tfx.proto.PushDestination())
+    assert push.filesystem.base_directory == str(tmp_path / "serving")
+
+
+def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
+    c = {component.id: component for component in _pipeline(tmp_path, min_eval_auc=0.61, max_auc_decrease=0.02).components}
+    eval_config = _proto(c["Evaluator"], "eval_config", tfma.EvalConfig())
+    assert [list(spec.feature_keys) for spec in eval_config.slicing_specs] == [[], ["product"]]
+    metrics = {metric.class_name: metric for metric in eval_config.metrics_specs[0].metrics}
+    assert set(metrics) == {"ExampleCount", "AUC", "BinaryAccuracy", "Precision", "Recall"}
+    [gate] = metrics["AUC"].per_slice_thresholds
+    assert [list(spec.feature_keys) for spec in gate.slicing_specs] == [[]]
+    assert gate.threshold.value_threshold.lower_bound.value == pytest.approx(0.61)
+    assert gate.threshold.change_threshold.absolute.value == pytest.approx(-0.02)
+    assert eval_config.model_specs[0].label_key == "consumer_disputed"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"train_steps": -5}, "train_steps must be a positive integer"),
+        ({"eval_steps": 0}, "eval_steps must be a positive integer"),
+        ({"train_steps": 2.5}, "train_steps must be a positive integer"),
+        ({"min_eval_auc": 1.5}, "min_eval_auc"),
+        ({"max_auc_decrease": -0.1}, "max_auc_decrease"),
+        ({"data_root": "/no/such/folder"}, "data_root '/no/such/folder' is not a folder"),
+        ({"module_file": "/no/such/module.py"}, "module_file"),
+    ],
+)
+def test_impossible_parameters_are_named(tmp_path, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        _pipeline(tmp_path, **overrides)
+
+
+def test_data_root_without_csv_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no .csv file"):
+        _pipeline(tmp_path, data_root=str(tmp_path / "empty"))
+
+
+def test_remote_data_root_is_not_checked_locally(tmp_path):
+    pipeline = _pipeline(tmp_path, data_root="gs://bucket/data")
+    assert pipeline.components[0].exec_properties["input_base"] == "gs://bucket/data"
+
+
+def test_local_runner_entry_point_rejects_bad_arguments(capsys):
+    import pipeline_local
+
+    with pytest.raises(SystemExit):
+        pipeline_local.main(["--train-steps", "0"])
+    assert "train_steps must be a positive integer" in capsys.readouterr().err
+
+
+def test_metadata_config_is_passed_through(tmp_path):
+    config = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(tmp_path / "m.sqlite"))
+    pipeline = _pipeline(tmp_path, metadata_connection_config=config)
+    assert pipeline.metadata_connection_config.sqlite.filename_uri.endswith("m.sqlite")
