@@ -12,8 +12,8 @@ from typing import List, Optional
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
-import tensorflow_model_analysis as tfma  # noqa: E402
-from google.protobuf import wrappers_pb2  # noqa: E402
+# TFMA's config protos; TFMA 0.52 (tfx 1.21) no longer re-exports them as tfma.EvalConfig etc.
+from tensorflow_model_analysis.proto import config_pb2 as tfma_config  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 
 from module import LABEL_KEY  # noqa: E402
@@ -76,42 +76,43 @@ def check_parameters(
         raise ValueError(f"module_file {module_file!r} does not exist")
 
 
-def _eval_config(min_eval_auc: float, max_auc_decrease: float) -> tfma.EvalConfig:
+def _eval_config(min_eval_auc: float, max_auc_decrease: float) -> tfma_config.EvalConfig:
     """Returns the TFMA config: metrics overall and by product, and the blessing thresholds."""
-    auc_threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": min_eval_auc}),
+    auc_threshold = tfma_config.MetricThreshold(
+        value_threshold=tfma_config.GenericValueThreshold(lower_bound={"value": min_eval_auc}),
         # Against the last blessed model: a candidate more than max_auc_decrease worse fails.
-        change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+        change_threshold=tfma_config.GenericChangeThreshold(
+            direction=tfma_config.MetricDirection.HIGHER_IS_BETTER,
             absolute={"value": -max_auc_decrease - 1e-10},
         ),
     )
-    return tfma.EvalConfig(
-        # Only the metrics below: skip re-computing the loss and metrics compiled into the model.
-        options=tfma.Options(include_default_metrics=wrappers_pb2.BoolValue(value=False)),
-        model_specs=[tfma.ModelSpec(signature_name="serving_default", label_key=LABEL_KEY)],
-        slicing_specs=[tfma.SlicingSpec()]
-        + [tfma.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURE_KEYS],
+    eval_config = tfma_config.EvalConfig(
+        model_specs=[tfma_config.ModelSpec(signature_name="serving_default", label_key=LABEL_KEY)],
+        slicing_specs=[tfma_config.SlicingSpec()]
+        + [tfma_config.SlicingSpec(feature_keys=[key]) for key in SLICE_FEATURE_KEYS],
         metrics_specs=[
-            tfma.MetricsSpec(
+            tfma_config.MetricsSpec(
                 metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma_config.MetricConfig(class_name="ExampleCount"),
                     # Gate on the overall slice only: a product with 8 eval rows has no stable AUC.
-                    tfma.MetricConfig(
+                    tfma_config.MetricConfig(
                         class_name="AUC",
                         per_slice_thresholds=[
-                            tfma.PerSliceMetricThreshold(
-                                slicing_specs=[tfma.SlicingSpec()], threshold=auc_threshold
+                            tfma_config.PerSliceMetricThreshold(
+                                slicing_specs=[tfma_config.SlicingSpec()], threshold=auc_threshold
                             )
                         ],
                     ),
-                    tfma.MetricConfig(class_name="BinaryAccuracy"),
-                    tfma.MetricConfig(class_name="Precision"),
-                    tfma.MetricConfig(class_name="Recall"),
+                    tfma_config.MetricConfig(class_name="BinaryAccuracy"),
+                    tfma_config.MetricConfig(class_name="Precision"),
+                    tfma_config.MetricConfig(class_name="Recall"),
                 ]
             )
         ],
     )
+    # Only the metrics above: skip re-computing the loss and metrics compiled into the model.
+    eval_config.options.include_default_metrics.value = False
+    return eval_config
 
 
 def create_components(

@@ -1,7 +1,7 @@
 """base_pipeline.py: the components, their order and wiring, and the parameter checks."""
 
 import pytest
-import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.proto import config_pb2 as tfma_config
 from google.protobuf import json_format
 from tfx import v1 as tfx
 
@@ -89,7 +89,7 @@ def test_parameters_reach_the_components(tmp_path):
 
 def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
     c = {component.id: component for component in _pipeline(tmp_path, min_eval_auc=0.61, max_auc_decrease=0.02).components}
-    eval_config = _proto(c["Evaluator"], "eval_config", tfma.EvalConfig())
+    eval_config = _proto(c["Evaluator"], "eval_config", tfma_config.EvalConfig())
     assert [list(spec.feature_keys) for spec in eval_config.slicing_specs] == [[], ["product"]]
     metrics = {metric.class_name: metric for metric in eval_config.metrics_specs[0].metrics}
     assert set(metrics) == {"ExampleCount", "AUC", "BinaryAccuracy", "Precision", "Recall"}
@@ -98,6 +98,8 @@ def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
     assert gate.threshold.value_threshold.lower_bound.value == pytest.approx(0.61)
     assert gate.threshold.change_threshold.absolute.value == pytest.approx(-0.02)
     assert eval_config.model_specs[0].label_key == "consumer_disputed"
+    assert eval_config.options.HasField("include_default_metrics")
+    assert not eval_config.options.include_default_metrics.value
 
 
 @pytest.mark.parametrize(
