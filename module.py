@@ -64,7 +64,7 @@ def _skip_autograph_for_tf_keras() -> None:
     AutoGraph leaves packages named "keras" alone but not "tf_keras" (Keras 2 under
     TF >= 2.16), so the first training step and model.save() each spent about 30 s on
     2 cores converting Keras internals that have no tensor-dependent Python control flow.
-    TensorFlow has no public switch for this, hence the private rule list (kept if absent).
+    TensorFlow has no public switch for this, hence its private rule list (left alone if gone).
     """
     try:
         from tensorflow.python.autograph.core import config as autograph_config
