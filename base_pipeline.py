@@ -8,7 +8,7 @@ Vertex AI notebook).
 
 import dataclasses
 import os
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
@@ -123,6 +123,9 @@ def create_components(
     eval_steps: int = EVAL_STEPS,
     min_eval_auc: float = MIN_EVAL_AUC,
     max_auc_decrease: float = MAX_AUC_DECREASE,
+    vertex_region: Optional[str] = None,
+    vertex_training_args: Optional[Dict[str, Any]] = None,
+    vertex_serving_args: Optional[Dict[str, Any]] = None,
 ) -> PipelineComponents:
     """Builds the nine components and wires each one's inputs to upstream outputs.
 
@@ -134,8 +137,16 @@ def create_components(
       eval_steps: Evaluation batches the Trainer runs after training.
       min_eval_auc: The Evaluator blesses a model only if its eval-split AUC reaches this.
       max_auc_decrease: ...and only if its AUC is at most this much below the last blessed one.
+      vertex_region: Google Cloud region of the Vertex AI training job and endpoint.
+      vertex_training_args: When set, the Trainer runs `run_fn` as a Vertex AI custom job with
+        these arguments (e.g. a worker_pool_specs list with machine type and accelerators).
+      vertex_serving_args: When set, the Pusher deploys the blessed model to a Vertex AI
+        endpoint with these arguments (endpoint_name, machine_type, ...) instead of copying it
+        to serving_model_dir.
     """
     check_parameters(data_root, module_file, train_steps, eval_steps, min_eval_auc, max_auc_decrease)
+    if (vertex_training_args or vertex_serving_args) and not vertex_region:
+        raise ValueError("vertex_region is required with vertex_training_args or vertex_serving_args")
 
     # Hash buckets make the split deterministic: the same rows go to eval on every run.
     example_gen = tfx.components.CsvExampleGen(
@@ -161,7 +172,7 @@ def create_components(
         schema=schema_gen.outputs["schema"],
         module_file=module_file,
     )
-    trainer = tfx.components.Trainer(
+    trainer_args = dict(
         module_file=module_file,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -169,6 +180,17 @@ def create_components(
         train_args=tfx.proto.TrainArgs(num_steps=train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
     )
+    if vertex_training_args:
+        trainer = tfx.extensions.google_cloud_ai_platform.Trainer(
+            **trainer_args,
+            custom_config={
+                tfx.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY: True,
+                tfx.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY: vertex_region,
+                tfx.extensions.google_cloud_ai_platform.TRAINING_ARGS_KEY: vertex_training_args,
+            },
+        )
+    else:
+        trainer = tfx.components.Trainer(**trainer_args)
     # The baseline for the Evaluator's change threshold: the latest model it blessed before.
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -181,13 +203,24 @@ def create_components(
         baseline_model=model_resolver.outputs["model"],
         eval_config=_eval_config(min_eval_auc, max_auc_decrease),
     )
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
-        ),
-    )
+    if vertex_serving_args:
+        pusher = tfx.extensions.google_cloud_ai_platform.Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            custom_config={
+                tfx.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY: True,
+                tfx.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY: vertex_region,
+                tfx.extensions.google_cloud_ai_platform.SERVING_ARGS_KEY: vertex_serving_args,
+            },
+        )
+    else:
+        pusher = tfx.components.Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=tfx.proto.PushDestination(
+                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+            ),
+        )
     return PipelineComponents(
         example_gen=example_gen,
         statistics_gen=statistics_gen,
@@ -214,13 +247,17 @@ def create_pipeline(
     beam_pipeline_args: Optional[List[str]] = None,
     metadata_connection_config=None,
     enable_cache: bool = True,
+    vertex_region: Optional[str] = None,
+    vertex_training_args: Optional[Dict[str, Any]] = None,
+    vertex_serving_args: Optional[Dict[str, Any]] = None,
 ) -> tfx.dsl.Pipeline:
     """Returns the whole pipeline, ready for a DAG runner.
 
     Args:
       pipeline_root: Folder (local or gs://) where every artifact is written.
       data_root, module_file, serving_model_dir, train_steps, eval_steps, min_eval_auc,
-        max_auc_decrease: As in `create_components`.
+        max_auc_decrease, vertex_region, vertex_training_args, vertex_serving_args: As in
+        `create_components`.
       pipeline_name: Name of the pipeline in ML Metadata and on Vertex AI.
       beam_pipeline_args: Options of the Beam-based components (ExampleGen, StatisticsGen,
         Transform, Evaluator): in-process DirectRunner locally, DataflowRunner on Google Cloud.
@@ -236,6 +273,9 @@ def create_pipeline(
         eval_steps=eval_steps,
         min_eval_auc=min_eval_auc,
         max_auc_decrease=max_auc_decrease,
+        vertex_region=vertex_region,
+        vertex_training_args=vertex_training_args,
+        vertex_serving_args=vertex_serving_args,
     )
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
