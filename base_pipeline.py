@@ -203,10 +203,10 @@ def create_components(
         baseline_model=model_resolver.outputs["model"],
         eval_config=_eval_config(min_eval_auc, max_auc_decrease),
     )
+    pusher_args = dict(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"])
     if vertex_serving_args:
         pusher = tfx.extensions.google_cloud_ai_platform.Pusher(
-            model=trainer.outputs["model"],
-            model_blessing=evaluator.outputs["blessing"],
+            **pusher_args,
             custom_config={
                 tfx.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY: True,
                 tfx.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY: vertex_region,
@@ -215,8 +215,7 @@ def create_components(
         )
     else:
         pusher = tfx.components.Pusher(
-            model=trainer.outputs["model"],
-            model_blessing=evaluator.outputs["blessing"],
+            **pusher_args,
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
             ),
