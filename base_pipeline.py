@@ -126,6 +126,7 @@ def create_components(
     vertex_region: Optional[str] = None,
     vertex_training_args: Optional[Dict[str, Any]] = None,
     vertex_serving_args: Optional[Dict[str, Any]] = None,
+    vertex_serving_image: Optional[str] = None,
 ) -> PipelineComponents:
     """Builds the nine components and wires each one's inputs to upstream outputs.
 
@@ -143,10 +144,14 @@ def create_components(
       vertex_serving_args: When set, the Pusher deploys the blessed model to a Vertex AI
         endpoint with these arguments (endpoint_name, machine_type, ...) instead of copying it
         to serving_model_dir.
+      vertex_serving_image: The prediction container the endpoint serves the model with (a
+        Vertex AI prebuilt TensorFlow image); only with vertex_serving_args.
     """
     check_parameters(data_root, module_file, train_steps, eval_steps, min_eval_auc, max_auc_decrease)
     if (vertex_training_args or vertex_serving_args) and not vertex_region:
         raise ValueError("vertex_region is required with vertex_training_args or vertex_serving_args")
+    if vertex_serving_image and not vertex_serving_args:
+        raise ValueError("vertex_serving_image needs vertex_serving_args: the image serves the endpoint's model")
 
     # Hash buckets make the split deterministic: the same rows go to eval on every run.
     example_gen = tfx.components.CsvExampleGen(
@@ -211,6 +216,11 @@ def create_components(
                 tfx.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY: True,
                 tfx.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY: vertex_region,
                 tfx.extensions.google_cloud_ai_platform.SERVING_ARGS_KEY: vertex_serving_args,
+                **(
+                    {tfx.extensions.google_cloud_ai_platform.VERTEX_CONTAINER_IMAGE_URI_KEY: vertex_serving_image}
+                    if vertex_serving_image
+                    else {}
+                ),
             },
         )
     else:
@@ -249,14 +259,15 @@ def create_pipeline(
     vertex_region: Optional[str] = None,
     vertex_training_args: Optional[Dict[str, Any]] = None,
     vertex_serving_args: Optional[Dict[str, Any]] = None,
+    vertex_serving_image: Optional[str] = None,
 ) -> tfx.dsl.Pipeline:
     """Returns the whole pipeline, ready for a DAG runner.
 
     Args:
       pipeline_root: Folder (local or gs://) where every artifact is written.
       data_root, module_file, serving_model_dir, train_steps, eval_steps, min_eval_auc,
-        max_auc_decrease, vertex_region, vertex_training_args, vertex_serving_args: As in
-        `create_components`.
+        max_auc_decrease, vertex_region, vertex_training_args, vertex_serving_args,
+        vertex_serving_image: As in `create_components`.
       pipeline_name: Name of the pipeline in ML Metadata and on Vertex AI.
       beam_pipeline_args: Options of the Beam-based components (ExampleGen, StatisticsGen,
         Transform, Evaluator): in-process DirectRunner locally, DataflowRunner on Google Cloud.
@@ -275,6 +286,7 @@ def create_pipeline(
         vertex_region=vertex_region,
         vertex_training_args=vertex_training_args,
         vertex_serving_args=vertex_serving_args,
+        vertex_serving_image=vertex_serving_image,
     )
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,

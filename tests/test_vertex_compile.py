@@ -1,86 +1,358 @@
-"""The shared pipeline compiles offline to a Vertex AI Pipelines blueprint, with and without the Vertex switches."""
+"""The Vertex AI path, offline: every variant compiles to a blueprint that matches the local pipeline.
 
+Google Cloud cannot be reached from the tests, so they stop at the network call: the upload is
+checked against a fake Cloud Storage client and the submission against a fake job, while the
+blueprint and the `aiplatform.PipelineJob` built from it are the real ones.
+"""
+
+import base64
+import dataclasses
 import json
+import os
 
 import pytest
 import tfx
-from tfx import v1 as t
+from tfx import v1 as tfx_v1
 
 import base_pipeline
+import pipeline_vertex
+from conftest import REPO_ROOT
 
-IMAGE = f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"
-TRAINING_ARGS = {"project": "my-project", "worker_pool_specs": [
-    {"machine_spec": {"machine_type": "n1-standard-4"}, "replica_count": 1}]}
-SERVING_ARGS = {"project_id": "my-project", "endpoint_name": "cfpb-disputes", "machine_type": "n1-standard-2"}
+DATA_DIR = str(REPO_ROOT / "data_local")
+MODULE_FILE = str(REPO_ROOT / "module.py")
+REAL = dict(project="acme-ml-prod", bucket="acme-ml-pipelines",
+            service_account="tfx-pipelines@acme-ml-prod.iam.gserviceaccount.com")
+VARIANTS = {
+    "plain": {},
+    "vertex_training": dict(use_vertex_training=True, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
+    "vertex_endpoint": dict(use_vertex_endpoint=True, endpoint_name="cfpb-disputes"),
+    "dataflow": dict(use_dataflow=True, dataflow_max_workers=8),
+    "all": dict(use_vertex_training=True, use_vertex_endpoint=True, use_dataflow=True),
+}
+VERTEX = tfx_v1.extensions.google_cloud_ai_platform
 
 
-def _compile(tmp_path, monkeypatch, **vertex):
-    """Compiles the pipeline with gs:// paths, as the Vertex notebook does, and returns the JSON."""
-    # Packaging module.py's folder would copy a wheel to the gs:// root at compile time.
-    monkeypatch.setenv("UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES", "1")
+def _compiled(tmp_path, variant):
+    settings = pipeline_vertex.VertexSettings(**VARIANTS[variant])
+    inputs = pipeline_vertex.plan_uploads(settings, DATA_DIR, MODULE_FILE)
+    path = str(tmp_path / "blueprint.json")
+    return settings, inputs, path, pipeline_vertex.compile_pipeline(settings, inputs, path)
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def compiled(request, tmp_path_factory):
+    """(variant, settings, inputs, blueprint path, blueprint) for each variant, compiled once."""
+    return (request.param, *_compiled(tmp_path_factory.mktemp(request.param), request.param))
+
+
+def _local_dependencies():
+    """Each local component's upstream components, from the pipeline LocalDagRunner runs."""
     pipeline = base_pipeline.create_pipeline(
-        pipeline_root="gs://bucket/pipeline_root", data_root="gs://bucket/data",
-        module_file="gs://bucket/module.py", serving_model_dir="gs://bucket/serving_model", **vertex,
+        pipeline_root="/tmp/unused", data_root=DATA_DIR, module_file=MODULE_FILE, serving_model_dir="/tmp/unused",
     )
-    runner = t.orchestration.experimental.KubeflowV2DagRunner(
-        config=t.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=IMAGE),
-        output_dir=str(tmp_path), output_filename="pipeline.json",
-    )
-    runner.run(pipeline, write_out=True)
-    return json.loads((tmp_path / "pipeline.json").read_text())
+    return {component.id: sorted(upstream.id for upstream in component.upstream_nodes)
+            for component in pipeline.components}
 
 
-def _custom_config(blueprint, task):
-    parameters = blueprint["pipelineSpec"]["root"]["dag"]["tasks"][task]["inputs"]["parameters"]
-    if "custom_config" not in parameters:
-        return None
-    return json.loads(parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+def _collapse_resolver(name):
+    """On Vertex the Resolver becomes two tasks named after it; map them back to its id."""
+    return "latest_blessed_model_resolver" if name.startswith("latest_blessed_model_resolver-") else name
 
 
-@pytest.mark.parametrize("training, serving", [(False, False), (True, True)])
-def test_blueprint_tasks_dependencies_and_images(tmp_path, monkeypatch, training, serving):
-    vertex = {"vertex_region": "us-central1"} if training or serving else {}
-    if training:
-        vertex["vertex_training_args"] = TRAINING_ARGS
-    if serving:
-        vertex["vertex_serving_args"] = SERVING_ARGS
-    blueprint = _compile(tmp_path, monkeypatch, **vertex)
+def test_tasks_and_dependencies_match_the_local_pipeline(compiled):
+    _, _, _, _, blueprint = compiled
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
-    dependencies = {name: sorted(task.get("dependentTasks", [])) for name, task in tasks.items()}
-    assert dependencies == {
-        "CsvExampleGen": [],
-        "StatisticsGen": ["CsvExampleGen"],
-        "SchemaGen": ["StatisticsGen"],
-        "ExampleValidator": ["SchemaGen", "StatisticsGen"],
-        "Transform": ["CsvExampleGen", "SchemaGen"],
-        "Trainer": ["SchemaGen", "Transform"],
-        # The Resolver becomes two ML Metadata queries on Vertex.
-        "latest_blessed_model_resolver-model-resolver": [],
-        "latest_blessed_model_resolver-model-blessing-resolver": [],
-        "Evaluator": ["CsvExampleGen", "Trainer", "latest_blessed_model_resolver-model-resolver"],
-        "Pusher": ["Evaluator", "Trainer"],
-    }
-    images = {executor["container"]["image"]
-              for executor in blueprint["pipelineSpec"]["deploymentSpec"]["executors"].values()
-              if "container" in executor}
-    assert images == {IMAGE}
+    vertex_dependencies = {}
+    for name, task in tasks.items():
+        upstream = {_collapse_resolver(dependency) for dependency in task.get("dependentTasks", [])}
+        vertex_dependencies.setdefault(_collapse_resolver(name), set()).update(upstream)
+    assert {name: sorted(upstream) for name, upstream in vertex_dependencies.items()} == _local_dependencies()
+    assert sorted(name for name in tasks if name.startswith("latest_blessed_model_resolver-")) == [
+        "latest_blessed_model_resolver-model-blessing-resolver", "latest_blessed_model_resolver-model-resolver"]
+    order = pipeline_vertex.task_order(blueprint)
+    for name, task in tasks.items():
+        assert all(order.index(upstream) < order.index(name) for upstream in task.get("dependentTasks", []))
 
-    trainer_config, pusher_config = _custom_config(blueprint, "Trainer"), _custom_config(blueprint, "Pusher")
-    if training:
-        assert trainer_config[t.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY] is True
-        assert trainer_config[t.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY] == "us-central1"
-        assert trainer_config[t.extensions.google_cloud_ai_platform.TRAINING_ARGS_KEY] == TRAINING_ARGS
+
+def test_every_image_is_the_installed_tfx(compiled):
+    _, _, _, _, blueprint = compiled
+    executors = blueprint["pipelineSpec"]["deploymentSpec"]["executors"].values()
+    images = {executor["container"]["image"] for executor in executors if "container" in executor}
+    assert images == {f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"}
+    assert len([executor for executor in executors if "container" in executor]) == 8  # The nine minus the Resolver.
+
+
+def test_inputs_point_at_the_uploaded_copies(compiled):
+    _, settings, inputs, _, blueprint = compiled
+    assert pipeline_vertex.task_parameters(blueprint, "CsvExampleGen")["input_base"] == inputs.data_root
+    for task in ("Transform", "Trainer"):
+        assert pipeline_vertex.task_parameters(blueprint, task)["module_file"] == inputs.module_file
+    assert blueprint["runtimeConfig"]["gcsOutputDirectory"] == settings.pipeline_root
+    assert pipeline_vertex.task_parameters(blueprint, "Trainer")["train_args"] == {"num_steps": settings.train_steps}
+
+
+def test_trainer_custom_config_only_with_vertex_training(compiled):
+    variant, settings, _, _, blueprint = compiled
+    config = pipeline_vertex.task_parameters(blueprint, "Trainer")["custom_config"]
+    executor = pipeline_vertex.summarize(blueprint)[[row["task"] for row in pipeline_vertex.summarize(blueprint)].index("Trainer")]
+    if settings.use_vertex_training:
+        assert config[VERTEX.ENABLE_VERTEX_KEY] is True
+        assert config[VERTEX.VERTEX_REGION_KEY] == settings.region
+        job = config[VERTEX.TRAINING_ARGS_KEY]
+        assert job["project"] == settings.project
+        assert job["job_spec"]["service_account"] == settings.service_account
+        [pool] = job["job_spec"]["worker_pool_specs"]
+        assert pool["container_spec"]["image_uri"] == pipeline_vertex.TFX_IMAGE
+        assert pool["machine_spec"]["machine_type"] == settings.training_machine_type
+        if variant == "vertex_training":
+            assert pool["machine_spec"]["accelerator_type"] == "NVIDIA_TESLA_T4"
+            assert pool["machine_spec"]["accelerator_count"] == 1
+        assert executor["runs"].startswith("tfx.extensions.google_cloud_ai_platform.trainer")
     else:
-        assert not trainer_config
-    if serving:
-        assert pusher_config[t.extensions.google_cloud_ai_platform.SERVING_ARGS_KEY] == SERVING_ARGS
+        assert not config
+        assert executor["runs"] == "tfx.components.trainer.executor.GenericExecutor"
+
+
+def test_pusher_endpoint_args_only_with_vertex_endpoint(compiled):
+    _, settings, _, _, blueprint = compiled
+    parameters = pipeline_vertex.task_parameters(blueprint, "Pusher")
+    config = parameters["custom_config"]
+    if settings.use_vertex_endpoint:
+        assert config[VERTEX.ENABLE_VERTEX_KEY] is True
+        assert config[VERTEX.VERTEX_REGION_KEY] == settings.region
+        serving = config[VERTEX.SERVING_ARGS_KEY]
+        assert serving["endpoint_name"] == settings.endpoint_name
+        assert serving["project_id"] == settings.project
+        assert serving["machine_type"] == settings.serving_machine_type
+        assert config[VERTEX.VERTEX_CONTAINER_IMAGE_URI_KEY].startswith("us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.")
     else:
-        assert not pusher_config
+        assert not config
+        assert parameters["push_destination"]["filesystem"]["base_directory"] == settings.serving_model_dir
 
 
-def test_vertex_switches_need_a_region(tmp_path):
+def test_dataflow_args_reach_the_beam_components(compiled):
+    _, settings, _, _, blueprint = compiled
+    executors = blueprint["pipelineSpec"]["deploymentSpec"]["executors"]
+    for task in pipeline_vertex.BEAM_COMPONENTS:
+        args = executors[f"{task}_executor"]["container"]["args"]
+        if settings.use_dataflow:
+            assert "--runner=DataflowRunner" in args
+            assert f"--project={settings.project}" in args and f"--region={settings.region}" in args
+            assert f"--temp_location={settings.gcs_root}/dataflow/tmp" in args
+            assert f"--max_num_workers={settings.dataflow_max_workers}" in args
+            assert f"--machine_type={settings.dataflow_machine_type}" in args
+            assert f"--sdk_container_image={pipeline_vertex.TFX_IMAGE}" in args
+        else:
+            assert not any("DataflowRunner" in arg for arg in args)
+            assert all(arg in args for arg in base_pipeline.LOCAL_BEAM_PIPELINE_ARGS)
+
+
+def test_pipeline_job_builds_offline_from_each_blueprint(compiled):
+    _, settings, _, path, blueprint = compiled
+    job = pipeline_vertex.build_pipeline_job(settings, path, pipeline_vertex.credentials_for(dry_run=True))
+    request = job.to_dict()
+    assert request["displayName"] == settings.pipeline_name
+    assert request["runtimeConfig"]["gcsOutputDirectory"] == settings.pipeline_root
+    assert request["labels"]["tutorial"] == "tfx-cfpb"
+    assert request["labels"]["tfx-version"] == tfx.__version__.replace(".", "-")
+    assert set(request["pipelineSpec"]["root"]["dag"]["tasks"]) == set(blueprint["pipelineSpec"]["root"]["dag"]["tasks"])
+    caching = {task.get("cachingOptions", {}).get("enableCache", False)
+               for task in request["pipelineSpec"]["root"]["dag"]["tasks"].values()}
+    assert caching == {settings.enable_caching}
+
+
+def test_caching_off_reaches_every_task(tmp_path):
+    settings = pipeline_vertex.VertexSettings(enable_caching=False)
+    inputs = pipeline_vertex.plan_uploads(settings, DATA_DIR, MODULE_FILE)
+    path = str(tmp_path / "blueprint.json")
+    pipeline_vertex.compile_pipeline(settings, inputs, path)
+    request = pipeline_vertex.build_pipeline_job(settings, path, pipeline_vertex.credentials_for(True)).to_dict()
+    assert {task.get("cachingOptions", {}).get("enableCache", False)
+            for task in request["pipelineSpec"]["root"]["dag"]["tasks"].values()} == {False}
+
+
+def test_packaging_switch_is_restored_after_compiling(compiled):
+    assert "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES" not in os.environ
+
+
+# --- Uploads: content-addressed, so Vertex AI's cache notices a change ------------------------
+
+
+def test_upload_paths_follow_the_contents(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("x\n1\n")
+    (data / "notes.txt").write_text("not data")
+    module_file = tmp_path / "module.py"
+    module_file.write_text("# v1\n")
+    settings = pipeline_vertex.VertexSettings()
+    first = pipeline_vertex.plan_uploads(settings, str(data), str(module_file))
+    assert [os.path.basename(item.source) for item in first.uploads] == ["a.csv", "module.py"]
+    assert first.data_root.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/data/")
+    module_file.write_text("# v2\n")
+    second = pipeline_vertex.plan_uploads(settings, str(data), str(module_file))
+    assert second.module_file != first.module_file and second.data_root == first.data_root
+    (data / "a.csv").write_text("x\n2\n")
+    assert pipeline_vertex.plan_uploads(settings, str(data), str(module_file)).data_root != first.data_root
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: (str(tmp / "missing"), MODULE_FILE), "is not a folder"),
+    (lambda tmp: (str(tmp), MODULE_FILE), "holds no .csv file"),
+    (lambda tmp: (DATA_DIR, str(tmp / "nope.py")), "does not exist"),
+])
+def test_upload_plan_refuses_missing_inputs(tmp_path, make, message):
+    data_dir, module_file = make(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        pipeline_vertex.plan_uploads(pipeline_vertex.VertexSettings(), data_dir, module_file)
+
+
+# --- Dry run, placeholders, impossible settings ------------------------------------------------
+
+
+def test_dry_run_is_the_default_while_placeholders_remain():
+    assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(), None) is True
+    assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(project="acme-ml-prod"), None) is True
+    assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(**REAL), None) is False
+    assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(**REAL), True) is True
+
+
+@pytest.mark.parametrize("override, named", [
+    ({}, "project, bucket, service_account"),
+    ({"project": ""}, "project"),
+    ({"bucket": "your-gcs-bucket"}, "bucket"),
+    ({"service_account": "x@your-gcp-project.iam.gserviceaccount.com"}, "service_account"),
+])
+def test_real_run_refuses_placeholders_before_uploading_or_compiling(tmp_path, monkeypatch, override, named):
+    settings = pipeline_vertex.VertexSettings(**dict(REAL if override else {}, **override))
+    touched = []
+    monkeypatch.setattr(pipeline_vertex, "upload", lambda *args: touched.append("upload"))
+    monkeypatch.setattr(pipeline_vertex, "compile_pipeline", lambda *args: touched.append("compile"))
+    monkeypatch.setattr(pipeline_vertex, "credentials_for", lambda *args: touched.append("auth"))
+    with pytest.raises(ValueError, match=f"dry_run is off but {named} still hold placeholders"):
+        pipeline_vertex.prepare(settings, dry_run=False, output_dir=str(tmp_path / "out"))
+    assert touched == []
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"project": "Acme_Prod"}, "not a GCP project id"),
+    ({"region": "central"}, "not a Google Cloud region"),
+    ({"bucket": "gs://acme-ml-pipelines"}, "without 'gs://'"),
+    ({"bucket": "A"}, "not a Cloud Storage bucket name"),
+    ({"service_account": "tfx-pipelines"}, "not a service account email"),
+    ({"pipeline_name": "CFPB pipeline"}, "lowercase letters, digits and hyphens"),
+    ({"train_steps": 0}, "train_steps must be a positive integer"),
+    ({"eval_steps": 2.5}, "eval_steps must be a positive integer"),
+    ({"min_eval_auc": 1.5}, r"min_eval_auc must lie in \[0, 1\]"),
+    ({"training_machine_type": ""}, "training_machine_type '' is not a machine type"),
+    ({"accelerator_type": "NVIDIA_TESLA_T4"}, "go together"),
+    ({"accelerator_count": 2}, "go together"),
+    ({"accelerator_count": -1}, "non-negative integer"),
+    ({"accelerator_type": "t4", "accelerator_count": 1}, "not a Vertex AI accelerator"),
+    ({"dataflow_max_workers": 0}, "dataflow_max_workers must be a positive integer"),
+    ({"endpoint_name": " "}, "endpoint_name"),
+    ({"labels": {"Team": "ML"}}, "label 'Team'"),
+])
+def test_impossible_settings_are_named(override, message):
+    settings = dataclasses.replace(pipeline_vertex.VertexSettings(**REAL), **override)
+    with pytest.raises(ValueError, match=message):
+        pipeline_vertex.check_settings(settings, dry_run=True)
+
+
+def test_placeholder_settings_are_well_formed_for_a_dry_run():
+    pipeline_vertex.check_settings(pipeline_vertex.VertexSettings(), dry_run=True)
+
+
+# --- The network steps, up to the network ------------------------------------------------------
+
+
+class _FakeBlob:
+    def __init__(self, log, bucket, name):
+        self.log, self.bucket, self.name = log, bucket, name
+
+    def upload_from_filename(self, filename):
+        self.log.append((filename, f"gs://{self.bucket}/{self.name}"))
+
+
+class _FakeStorageClient:
+    log = []
+
+    def __init__(self, project, credentials):
+        self.log.append(("client", project))
+
+    def bucket(self, name):
+        client = self
+        return type("Bucket", (), {"blob": lambda _, blob: _FakeBlob(client.log, name, blob)})()
+
+
+def test_real_run_uploads_then_compiles_then_submits_as_the_service_account(tmp_path, monkeypatch):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    _FakeStorageClient.log = []
+    monkeypatch.setattr(storage, "Client", _FakeStorageClient)
+    monkeypatch.setattr("google.auth.default", lambda scopes: (AnonymousCredentials(), None))
+    settings = pipeline_vertex.VertexSettings(**REAL)
+    prepared = pipeline_vertex.prepare(settings, dry_run=None, output_dir=str(tmp_path))
+    assert prepared.dry_run is False
+    assert _FakeStorageClient.log[0] == ("client", "acme-ml-prod")
+    assert _FakeStorageClient.log[1:] == [(item.source, item.destination) for item in prepared.inputs.uploads]
+    assert prepared.inputs.module_file.startswith("gs://acme-ml-pipelines/cfpb-consumer-disputes/module/")
+    assert "DRY RUN" not in pipeline_vertex.describe(prepared)
+
+    submitted = {}
+
+    class FakeJob:
+        name, resource_name, state = "run-1", "projects/1/locations/us-central1/pipelineJobs/run-1", "SUCCEEDED"
+
+        def submit(self, service_account):
+            submitted["service_account"] = service_account
+
+        def wait(self):
+            submitted["waited"] = True
+
+    link = pipeline_vertex.submit(FakeJob(), settings, wait=True)
+    assert submitted == {"service_account": settings.service_account, "waited": True}
+    assert link == ("https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/run-1"
+                    "?project=acme-ml-prod")
+
+
+def test_endpoint_instances_carry_the_serialized_examples():
+    serialized = [b"\n\x00", b"\x01\xffbytes"]
+    instances = pipeline_vertex.endpoint_instances(serialized)
+    assert [base64.b64decode(instance["examples"]["b64"]) for instance in instances] == serialized
+    json.dumps(instances)  # The request body is JSON.
+
+
+def test_serving_image_is_the_closest_published_tensorflow():
+    assert pipeline_vertex.default_serving_image("us-central1", "2.15.1") == \
+        "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
+    assert pipeline_vertex.default_serving_image("europe-west4", "2.13.0") == \
+        "europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-13:latest"
+    # Newer TensorFlow than Vertex AI publishes: the newest published image, not a made-up tag.
+    newest = pipeline_vertex.default_serving_image("us-central1", "2.99.0")
+    from google.cloud.aiplatform.constants import prediction
+    assert newest in prediction.TF_CONTAINER_URIS
+    with pytest.raises(ValueError, match="set serving_image"):
+        pipeline_vertex.default_serving_image("us-central1", "3.0.0")
+
+
+def test_vertex_switches_need_a_region():
     with pytest.raises(ValueError, match="vertex_region is required"):
         base_pipeline.create_pipeline(
             pipeline_root="gs://b/root", data_root="gs://b/data", module_file="gs://b/module.py",
-            serving_model_dir="gs://b/serving", vertex_training_args=TRAINING_ARGS,
+            serving_model_dir="gs://b/serving", vertex_training_args={"project": "p"},
         )
+
+
+def test_command_line_dry_run_and_refusal(tmp_path, capsys):
+    assert pipeline_vertex.main(["--output-dir", str(tmp_path), "--use-dataflow", "true"]) == 0
+    out = capsys.readouterr().out
+    assert "DRY RUN" in out and "would upload" in out and "10 tasks" in out
+    blueprint = json.loads((tmp_path / "cfpb-consumer-disputes.json").read_text())
+    assert "--runner=DataflowRunner" in blueprint["pipelineSpec"]["deploymentSpec"]["executors"]["Transform_executor"]["container"]["args"]
+    with pytest.raises(SystemExit):
+        pipeline_vertex.main(["--output-dir", str(tmp_path / "refused"), "--submit"])
+    assert "still hold placeholders" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
