@@ -3,6 +3,7 @@
     python pipeline_vertex.py                       # dry run: compile and check, no network
     python pipeline_vertex.py --project my-project --bucket my-bucket \\
         --service-account pipelines@my-project.iam.gserviceaccount.com --submit --wait
+    python pipeline_vertex.py --project my-project ... --delete-endpoint   # stop paying for it
 
 The pipeline is `base_pipeline.create_pipeline`, the one the local notebook runs; only its
 Vertex parameters differ. A run has four steps, each a function below: check the settings,
@@ -645,13 +646,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                       help="check and compile only (the default while project, bucket or service account is a placeholder)")
     mode.add_argument("--submit", dest="dry_run", action="store_false", help="upload, compile and submit")
     parser.add_argument("--wait", action="store_true", help="wait for the submitted run to finish")
+    parser.add_argument("--delete-endpoint", action="store_true",
+                        help="only undeploy and delete the endpoint named --endpoint-name (stops its billing)")
     parser.add_argument("--output-dir", default=os.path.join(REPO_ROOT, "outputs", "vertex_ai"),
                         help="where the JSON blueprint is written")
     parser.add_argument("--data-dir", default=os.path.join(REPO_ROOT, "data_local"))
     args = vars(parser.parse_args(argv))
     labels = dict(item.split("=", 1) for item in args.pop("label") if "=" in item)
-    dry_run, wait, output_dir, data_dir = (args.pop(key) for key in ("dry_run", "wait", "output_dir", "data_dir"))
+    dry_run, wait, output_dir, data_dir, delete = (
+        args.pop(key) for key in ("dry_run", "wait", "output_dir", "data_dir", "delete_endpoint"))
     settings = VertexSettings(**args, labels=labels)
+    if delete:
+        try:
+            check_settings(settings, dry_run=False)
+        except ValueError as error:
+            parser.error(str(error))
+        delete_endpoint(settings, credentials_for(dry_run=False))
+        return 0
     try:
         prepared = prepare(settings, dry_run, output_dir, data_dir=data_dir)
     except ValueError as error:

@@ -15,12 +15,13 @@ import module
 from conftest import REPO_ROOT
 
 LOCAL_NOTEBOOK = REPO_ROOT / "notebooks" / "local" / "tfx_pipeline_interactive.ipynb"
+VERTEX_NOTEBOOK = REPO_ROOT / "notebooks" / "vertex_ai" / "tfx_pipeline_vertex_ai.ipynb"
 DATA_CSV = REPO_ROOT / "data_local" / "complaints.csv"
 
 
-def _execute(notebook, output_dir, **parameters):
-    """Runs `notebook` with papermill into output_dir and returns the executed notebook's path."""
-    executed = output_dir / notebook.name
+def _execute(notebook, executed_dir, **parameters):
+    """Runs `notebook` with papermill into executed_dir and returns the executed notebook's path."""
+    executed = executed_dir / notebook.name
     papermill.execute_notebook(
         str(notebook), str(executed), parameters=parameters, cwd=str(notebook.parent), progress_bar=False
     )
@@ -101,6 +102,46 @@ def test_impossible_parameter_stops_right_after_the_parameters_cell(tmp_path):
     failed_at = next(i for i, c in enumerate(cells) if any(o.output_type == "error" for o in c.get("outputs", [])))
     assert [c.cell_type for c in cells[parameters_at + 1:failed_at]].count("code") <= 1  # The injected parameters.
     assert not (tmp_path / "run" / "pipeline_root").exists()
+
+
+def _outputs_text(executed):
+    import nbformat
+
+    notebook = nbformat.read(str(executed), as_version=4)
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    return "\n".join(
+        output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    )
+
+
+def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
+    """The Vertex notebook under papermill, placeholders left: a dry run that compiles everything."""
+    executed = _execute(
+        VERTEX_NOTEBOOK, tmp_path, output_dir=str(tmp_path / "vertex"), use_vertex_training=True,
+        accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1, use_vertex_endpoint=True, use_dataflow=True,
+        train_steps=1000,
+    )
+    text = _outputs_text(executed)
+    for expected in ("mode: DRY RUN (no network)", "credentials: AnonymousCredentials", "would upload:",
+                     "DataflowRunner", "ai_platform_training_args", "ai_platform_serving_args",
+                     "would submit PipelineJob", "dry run: not submitted", '"examples": {"b64": '):
+        assert expected in text
+    import json
+
+    blueprint = json.loads((tmp_path / "vertex" / "cfpb-consumer-disputes.json").read_text())
+    tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert len(tasks) == 10
+    train_args = tasks["Trainer"]["inputs"]["parameters"]["train_args"]["runtimeValue"]["constantValue"]["stringValue"]
+    assert json.loads(train_args) == {"num_steps": 1000}
+
+
+def test_vertex_notebook_refuses_placeholders_for_a_real_run(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        _execute(VERTEX_NOTEBOOK, tmp_path, output_dir=str(tmp_path / "vertex"), dry_run=False)
+    assert "dry_run is off but project, bucket, service_account still hold placeholders" in str(error.value)
+    assert not (tmp_path / "vertex").exists()
 
 
 def test_committed_notebooks_pass_nbval(tmp_path):

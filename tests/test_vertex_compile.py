@@ -356,3 +356,10 @@ def test_command_line_dry_run_and_refusal(tmp_path, capsys):
         pipeline_vertex.main(["--output-dir", str(tmp_path / "refused"), "--submit"])
     assert "still hold placeholders" in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()
+
+
+def test_deleting_the_endpoint_needs_a_real_project(capsys, monkeypatch):
+    monkeypatch.setattr(pipeline_vertex, "delete_endpoint", lambda *args: pytest.fail("must not reach the network"))
+    with pytest.raises(SystemExit):
+        pipeline_vertex.main(["--delete-endpoint"])
+    assert "still hold placeholders" in capsys.readouterr().err
