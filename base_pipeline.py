@@ -24,6 +24,7 @@ EVAL_STEPS = 20
 MIN_EVAL_AUC = 0.55
 MAX_AUC_DECREASE = 0.01
 SLICE_FEATURE_KEYS: List[str] = ["product"]
+SPLITS = ("train", "eval")
 LOCAL_BEAM_PIPELINE_ARGS: List[str] = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 
@@ -58,6 +59,7 @@ def check_parameters(
     eval_steps: int,
     min_eval_auc: float,
     max_auc_decrease: float,
+    presplit: bool = False,
 ) -> None:
     """Raises ValueError naming the first parameter that cannot work."""
     for name, steps in (("train_steps", train_steps), ("eval_steps", eval_steps)):
@@ -70,8 +72,9 @@ def check_parameters(
     if _is_local_path(data_root):
         if not os.path.isdir(data_root):
             raise ValueError(f"data_root {data_root!r} is not a folder")
-        if not any(name.endswith(".csv") for name in os.listdir(data_root)):
-            raise ValueError(f"data_root {data_root!r} holds no .csv file for CsvExampleGen")
+        for folder in [os.path.join(data_root, split) for split in SPLITS] if presplit else [data_root]:
+            if not os.path.isdir(folder) or not any(name.endswith(".csv") for name in os.listdir(folder)):
+                raise ValueError(f"{folder!r} holds no .csv file for CsvExampleGen")
     if _is_local_path(module_file) and not os.path.isfile(module_file):
         raise ValueError(f"module_file {module_file!r} does not exist")
 
@@ -127,6 +130,7 @@ def create_components(
     vertex_training_args: Optional[Dict[str, Any]] = None,
     vertex_serving_args: Optional[Dict[str, Any]] = None,
     vertex_serving_image: Optional[str] = None,
+    presplit: bool = False,
 ) -> PipelineComponents:
     """Builds the nine components and wires each one's inputs to upstream outputs.
 
@@ -146,25 +150,35 @@ def create_components(
         to serving_model_dir.
       vertex_serving_image: The prediction container the endpoint serves the model with (a
         Vertex AI prebuilt TensorFlow image); only with vertex_serving_args.
+      presplit: Take the split from the data instead of making one: data_root holds a `train/`
+        and an `eval/` folder of CSV files (e.g. older complaints to train, newer to evaluate).
     """
-    check_parameters(data_root, module_file, train_steps, eval_steps, min_eval_auc, max_auc_decrease)
+    check_parameters(data_root, module_file, train_steps, eval_steps, min_eval_auc, max_auc_decrease, presplit)
     if (vertex_training_args or vertex_serving_args) and not vertex_region:
         raise ValueError("vertex_region is required with vertex_training_args or vertex_serving_args")
     if vertex_serving_image and not vertex_serving_args:
         raise ValueError("vertex_serving_image needs vertex_serving_args: the image serves the endpoint's model")
 
-    # Hash buckets make the split deterministic: the same rows go to eval on every run.
-    example_gen = tfx.components.CsvExampleGen(
-        input_base=data_root,
-        output_config=tfx.proto.Output(
-            split_config=tfx.proto.SplitConfig(
-                splits=[
-                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=9),
-                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
-                ]
-            )
-        ),
-    )
+    if presplit:
+        example_gen = tfx.components.CsvExampleGen(
+            input_base=data_root,
+            input_config=tfx.proto.Input(
+                splits=[tfx.proto.Input.Split(name=split, pattern=f"{split}/*") for split in SPLITS]
+            ),
+        )
+    else:
+        # Hash buckets make the split deterministic: the same rows go to eval on every run.
+        example_gen = tfx.components.CsvExampleGen(
+            input_base=data_root,
+            output_config=tfx.proto.Output(
+                split_config=tfx.proto.SplitConfig(
+                    splits=[
+                        tfx.proto.SplitConfig.Split(name="train", hash_buckets=9),
+                        tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1),
+                    ]
+                )
+            ),
+        )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False
@@ -260,6 +274,7 @@ def create_pipeline(
     vertex_training_args: Optional[Dict[str, Any]] = None,
     vertex_serving_args: Optional[Dict[str, Any]] = None,
     vertex_serving_image: Optional[str] = None,
+    presplit: bool = False,
 ) -> tfx.dsl.Pipeline:
     """Returns the whole pipeline, ready for a DAG runner.
 
@@ -267,7 +282,7 @@ def create_pipeline(
       pipeline_root: Folder (local or gs://) where every artifact is written.
       data_root, module_file, serving_model_dir, train_steps, eval_steps, min_eval_auc,
         max_auc_decrease, vertex_region, vertex_training_args, vertex_serving_args,
-        vertex_serving_image: As in `create_components`.
+        vertex_serving_image, presplit: As in `create_components`.
       pipeline_name: Name of the pipeline in ML Metadata and on Vertex AI.
       beam_pipeline_args: Options of the Beam-based components (ExampleGen, StatisticsGen,
         Transform, Evaluator): in-process DirectRunner locally, DataflowRunner on Google Cloud.
@@ -287,6 +302,7 @@ def create_pipeline(
         vertex_training_args=vertex_training_args,
         vertex_serving_args=vertex_serving_args,
         vertex_serving_image=vertex_serving_image,
+        presplit=presplit,
     )
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,

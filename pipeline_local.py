@@ -31,6 +31,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--min-eval-auc", type=float, default=base_pipeline.MIN_EVAL_AUC)
     parser.add_argument("--max-auc-decrease", type=float, default=base_pipeline.MAX_AUC_DECREASE)
     parser.add_argument("--no-cache", action="store_true", help="run every component again")
+    parser.add_argument("--presplit", action="store_true",
+                        help="data root holds train/ and eval/ folders: use that split instead of hashing rows")
+    parser.add_argument("--beam-arg", action="append", dest="beam_args", metavar="ARG",
+                        help="a Beam option replacing the in-process defaults, e.g. "
+                        "--beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2")
     args = parser.parse_args(argv)
 
     output_root = os.path.abspath(args.output_root)
@@ -44,11 +49,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             eval_steps=args.eval_steps,
             min_eval_auc=args.min_eval_auc,
             max_auc_decrease=args.max_auc_decrease,
-            beam_pipeline_args=base_pipeline.LOCAL_BEAM_PIPELINE_ARGS,
+            beam_pipeline_args=args.beam_args or base_pipeline.LOCAL_BEAM_PIPELINE_ARGS,
             metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
                 os.path.join(output_root, "metadata.sqlite")
             ),
             enable_cache=not args.no_cache,
+            presplit=args.presplit,
         )
     except ValueError as error:
         parser.error(str(error))

@@ -142,3 +142,19 @@ def test_metadata_config_is_passed_through(tmp_path):
     config = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(tmp_path / "m.sqlite"))
     pipeline = _pipeline(tmp_path, metadata_connection_config=config)
     assert pipeline.metadata_connection_config.sqlite.filename_uri.endswith("m.sqlite")
+
+
+def test_presplit_data_keeps_its_own_train_and_eval(tmp_path):
+    data = tmp_path / "data"
+    for split in ("train", "eval"):
+        (data / split).mkdir(parents=True)
+        (data / split / "part.csv").write_text("a,consumer_disputed\nx,1\n")
+    example_gen = _pipeline(tmp_path, data_root=str(data), presplit=True).components[0]
+    splits = _proto(example_gen, "input_config", tfx.proto.Input()).splits
+    assert [(split.name, split.pattern) for split in splits] == [("train", "train/*"), ("eval", "eval/*")]
+    assert not _proto(example_gen, "output_config", tfx.proto.Output()).split_config.splits
+    (data / "eval" / "part.csv").unlink()
+    with pytest.raises(ValueError, match="eval' holds no .csv file"):
+        _pipeline(tmp_path, data_root=str(data), presplit=True)
+    with pytest.raises(ValueError, match="train' holds no .csv file"):
+        _pipeline(tmp_path, data_root=DATA_ROOT, presplit=True)

@@ -1,0 +1,474 @@
+"""Measures the pipeline on this machine and writes a report: cost, cache, scaling, serving, quality.
+
+    .venv/bin/python benchmarks/run.py             # about 35 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py --quick     # a smoke run of every measurement (small, minutes)
+
+Writes benchmarks/results/<python>-tfx<version>.md (the report), .json (every raw number) and
+.png (time per component against row count). Every pipeline run is `pipeline_local.py` in a
+child process, so its wall time includes what a user waits for (imports, Beam start-up) and
+its peak memory is the child's own. Per-component times come from ML Metadata, which records
+when each execution was registered and when it was last updated.
+"""
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+DATA_CSV = os.path.join(REPO_ROOT, "data_local", "complaints.csv")
+PIPELINE_NAME = "cfpb-consumer-disputes"
+BEAM_HEAVY = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
+MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+
+
+# --- Data made at benchmark time -------------------------------------------------------------
+
+
+def read_rows(path: str = DATA_CSV) -> (List[str], List[Dict[str, str]]):
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames), list(reader)
+
+
+def write_rows(path: str, header: Sequence[str], rows: Sequence[Dict[str, str]]) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def perturb(row: Dict[str, str], rng: random.Random) -> Dict[str, str]:
+    """A light change of a resampled row: one narrative word dropped and two neighbours swapped.
+
+    Copies must differ, or the hash split would send every copy of a row to the same split.
+    """
+    words = row["consumer_complaint_narrative"].split(" ")
+    if len(words) > 3:
+        del words[rng.randrange(len(words))]
+        i = rng.randrange(len(words) - 1)
+        words[i], words[i + 1] = words[i + 1], words[i]
+    return dict(row, consumer_complaint_narrative=" ".join(words))
+
+
+def resample(rows: Sequence[Dict[str, str]], factor: int, seed: int = 0) -> List[Dict[str, str]]:
+    """factor x the rows: the originals once, the rest drawn with replacement and perturbed."""
+    rng = random.Random(seed)
+    extra = [perturb(rng.choice(rows), rng) for _ in range(len(rows) * (factor - 1))]
+    return list(rows) + extra
+
+
+def random_split(rows: Sequence[Dict[str, str]], seed: int, eval_fraction: float = 0.1):
+    """A seeded train/eval split of the rows (the same one for the pipeline and the baseline)."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    n_eval = int(len(rows) * eval_fraction)
+    return [rows[i] for i in order[n_eval:]], [rows[i] for i in order[:n_eval]]
+
+
+# --- Running the pipeline and reading ML Metadata --------------------------------------------
+
+
+def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequence[str] = ()) -> Dict[str, Any]:
+    """Runs pipeline_local.py in a child process; returns wall time, peak memory, per-component times."""
+    command = [sys.executable, os.path.join(REPO_ROOT, "pipeline_local.py"), "--data-root", data_root,
+               "--output-root", output_root, "--train-steps", str(train_steps), *extra]
+    log_path = os.path.join(output_root + ".log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    started = time.perf_counter()
+    with open(log_path, "w") as log:
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        with open(log_path) as log:
+            tail = log.read()[-3000:]
+        raise RuntimeError(f"pipeline run failed ({' '.join(command)}):\n{tail}")
+    components = component_times(os.path.join(output_root, "metadata.sqlite"))
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "components": components}
+
+
+def component_times(metadata_path: str) -> Dict[str, Dict[str, Any]]:
+    """Per component of the latest run: seconds from registration to last update, and its state."""
+    from ml_metadata.metadata_store import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    store = metadata_store.MetadataStore(config)
+    runs = sorted(store.get_contexts_by_type("pipeline_run"), key=lambda context: context.create_time_since_epoch)
+    node_of = {}
+    for node in store.get_contexts_by_type("node"):
+        for execution in store.get_executions_by_context(node.id):
+            node_of[execution.id] = node.name.split(".", 1)[-1]
+    result = {}
+    for execution in store.get_executions_by_context(runs[-1].id):
+        state = metadata_store_pb2.Execution.State.Name(execution.last_known_state)
+        seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000
+        result[node_of.get(execution.id, str(execution.id))] = {"s": round(seconds, 2), "state": state}
+    return result
+
+
+def evaluation(output_root: str) -> Dict[str, float]:
+    """The Evaluator's overall AUC, accuracy and example count of the latest run."""
+    import glob
+
+    import tensorflow_model_analysis as tfma
+
+    path = max(glob.glob(os.path.join(output_root, "pipeline_root", "Evaluator", "evaluation", "*")), key=os.path.getmtime)
+    for slice_key, metrics in tfma.load_eval_result(path).slicing_metrics:
+        if not slice_key:
+            values = metrics[""][""]
+            return {name: values[key]["doubleValue"] for name, key in
+                    (("auc", "auc"), ("accuracy", "binary_accuracy"), ("examples", "example_count"))}
+    raise RuntimeError(f"no overall slice in {path}")
+
+
+# --- Serving, the baseline, and the model without orchestration -------------------------------
+
+
+def serving_latency(model_dir: str, rows: Sequence[Dict[str, str]], schema_path: str, repeats: int) -> Dict[str, Any]:
+    import tensorflow as tf
+    import tensorflow_data_validation as tfdv
+
+    import module
+
+    schema = tfdv.load_schema_text(schema_path)
+    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+    result = {}
+    for batch in (1, 256):
+        requests = [tf.constant(module.serialize_raw_examples(rows[i:i + batch], schema))
+                    for i in range(0, batch * 8, batch)]
+        for request in requests[:3]:
+            serve(examples=request)  # Warm-up: the first calls trace and allocate.
+        times = []
+        for i in range(repeats):
+            started = time.perf_counter()
+            serve(examples=requests[i % len(requests)])["dispute_probability"].numpy()
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
+        result[f"batch_{batch}"] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2),
+                                    "examples_per_s": round(batch / (p50 / 1000), 1), "calls": repeats}
+    return result
+
+
+CATEGORICAL = ["product", "sub_product", "issue", "sub_issue", "company", "state", "company_response",
+               "timely_response"]
+
+
+def baselines(train: Sequence[Dict[str, str]], evaluate: Sequence[Dict[str, str]]) -> Dict[str, Dict[str, float]]:
+    """Majority class, and TF-IDF (narrative) + one-hot (categoricals, ZIP prefix) logistic regression."""
+    import numpy as np
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    def table(rows):
+        return {**{key: [row[key] for row in rows] for key in CATEGORICAL},
+                "zip3": [row["zip_code"][:3] for row in rows],
+                "narrative": [row["consumer_complaint_narrative"] for row in rows]}
+
+    def frame(rows):
+        import pandas as pd
+
+        return pd.DataFrame(table(rows))
+
+    y_train = np.array([int(row["consumer_disputed"]) for row in train])
+    y_eval = np.array([int(row["consumer_disputed"]) for row in evaluate])
+    majority = int(y_train.mean() >= 0.5)
+    model = make_pipeline(
+        ColumnTransformer([
+            ("narrative", TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2)), "narrative"),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL + ["zip3"]),
+        ]),
+        LogisticRegression(C=1.0, max_iter=2000),
+    )
+    model.fit(frame(train), y_train)
+    probabilities = model.predict_proba(frame(evaluate))[:, 1]
+    return {
+        "majority": {"auc": 0.5, "accuracy": float((y_eval == majority).mean())},
+        "tfidf_logreg": {"auc": float(roc_auc_score(y_eval, probabilities)),
+                         "accuracy": float(accuracy_score(y_eval, probabilities >= 0.5))},
+    }
+
+
+def train_without_orchestration(output_root: str, train_steps: int, eval_steps: int) -> float:
+    """Does what run_fn does (same model, steps, evaluations, SavedModel) in plain TF; returns seconds.
+
+    It reads the run's transformed examples with tf.data instead of TFX's data accessor, and no
+    launcher, ML Metadata or artifact bookkeeping is involved.
+    """
+    import glob
+
+    import tensorflow as tf
+    import tensorflow_transform as tft
+
+    import module
+
+    root = os.path.join(output_root, "pipeline_root")
+    transform_graph = max(glob.glob(os.path.join(root, "Transform", "transform_graph", "*")), key=os.path.getmtime)
+    examples = max(glob.glob(os.path.join(root, "Transform", "transformed_examples", "*")), key=os.path.getmtime)
+    started = time.perf_counter()
+    tf_transform_output = tft.TFTransformOutput(transform_graph)
+    spec = tf_transform_output.transformed_feature_spec()
+
+    def dataset(split: str, batch_size: int) -> tf.data.Dataset:
+        return tf.data.experimental.make_batched_features_dataset(
+            glob.glob(os.path.join(examples, f"Split-{split}", "*")), batch_size, spec,
+            reader=lambda files: tf.data.TFRecordDataset(files, compression_type="GZIP"),
+            label_key=module.LABEL_KEY, shuffle_seed=module.SEED,
+        )
+
+    model = module.build_keras_model(module._bucket_counts(tf_transform_output))
+    epochs = module._curve_points(train_steps)
+    model.fit(dataset("train", module.TRAIN_BATCH_SIZE), epochs=epochs, steps_per_epoch=train_steps // epochs,
+              validation_data=dataset("eval", module.EVAL_BATCH_SIZE), validation_steps=eval_steps, verbose=0)
+    with tempfile.TemporaryDirectory() as saved:
+        model.save(saved, save_format="tf",
+                   signatures={"serving_default": module.make_serving_fn(model, tf_transform_output)})
+    return round(time.perf_counter() - started, 2)
+
+
+# --- The whole benchmark ----------------------------------------------------------------------
+
+
+def measure(work: str, quick: bool, log=print) -> Dict[str, Any]:
+    import tfx
+
+    header, rows = read_rows()
+    steps = 50 if quick else 500
+    factors = [1, 2] if quick else [1, 4, 16]
+    seeds = [0] if quick else [0, 1, 2]
+    results: Dict[str, Any] = {
+        "python": platform.python_version(), "tfx": tfx.__version__, "machine": f"{os.cpu_count()} cores",
+        "rows": len(rows), "train_steps": steps, "quick": quick,
+    }
+
+    # 1-3: cold, warm (nothing changed), and a changed Trainer hyperparameter, in one output root.
+    data_1x = os.path.join(work, "data_1x")
+    write_rows(os.path.join(data_1x, "complaints.csv"), header, rows)
+    root = os.path.join(work, "run_1x")
+    log("cold run ...")
+    results["cold"] = run_pipeline(data_1x, root, steps)
+    log("warm run ...")
+    results["warm"] = run_pipeline(data_1x, root, steps)
+    results["warm_over_cold"] = round(results["warm"]["wall_s"] / results["cold"]["wall_s"], 3)
+    log("changed train_steps ...")
+    results["changed_hyperparameter"] = {"change": f"train_steps {steps} -> {steps + 100}",
+                                         **run_pipeline(data_1x, root, steps + 100)}
+
+    # 6 and 8 on the cold run's model and transformed data.
+    log("serving latency ...")
+    import glob
+
+    model_dir = sorted(glob.glob(os.path.join(root, "serving_model", "*")))[-1]
+    schema_path = glob.glob(os.path.join(root, "pipeline_root", "SchemaGen", "schema", "*", "schema.pbtxt"))[0]
+    results["serving"] = serving_latency(model_dir, rows, schema_path, repeats=50 if quick else 300)
+    log("training without orchestration ...")
+    plain = train_without_orchestration(root, steps, eval_steps=20)
+    results["limit"] = {"plain_keras_s": plain, "trainer_component_s": results["cold"]["components"]["Trainer"]["s"],
+                        "pipeline_wall_s": results["cold"]["wall_s"]}
+
+    # 4-5: scaling, and Beam in one process against two.
+    results["scaling"] = {"1": results["cold"]}
+    for factor in factors[1:]:
+        data = os.path.join(work, f"data_{factor}x")
+        write_rows(os.path.join(data, "complaints.csv"), header, resample(rows, factor))
+        log(f"{factor}x rows ...")
+        results["scaling"][str(factor)] = run_pipeline(data, os.path.join(work, f"run_{factor}x"), steps)
+    largest = factors[-1]
+    log(f"{largest}x rows, Beam multi_processing with 2 workers ...")
+    results["beam_multi_processing"] = {
+        "factor": largest, "args": MULTI_PROCESSING_ARGS,
+        **run_pipeline(os.path.join(work, f"data_{largest}x"), os.path.join(work, f"run_{largest}x_mp"), steps,
+                       [f"--beam-arg={arg}" for arg in MULTI_PROCESSING_ARGS]),
+    }
+
+    # 7: quality against the baselines on the same seeded splits.
+    results["quality"] = []
+    for seed in seeds:
+        train, evaluate = random_split(rows, seed)
+        data = os.path.join(work, f"split_{seed}")
+        write_rows(os.path.join(data, "train", "complaints.csv"), header, train)
+        write_rows(os.path.join(data, "eval", "complaints.csv"), header, evaluate)
+        log(f"quality, split {seed} ...")
+        split_root = os.path.join(work, f"run_split_{seed}")
+        run_pipeline(data, split_root, steps, ["--presplit", "--min-eval-auc", "0"])
+        results["quality"].append({"seed": seed, "eval_rows": len(evaluate), "pipeline": evaluation(split_root),
+                                   **baselines(train, evaluate)})
+    return results
+
+
+def _mean_sd(values: Sequence[float]) -> str:
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+
+def cost_per_1000_rows(results: Dict[str, Any], base_rows: int) -> Dict[str, float]:
+    """Seconds each component (and the whole run) adds per extra 1,000 rows, from the smallest to the largest size."""
+    sizes = sorted(results["scaling"], key=int)
+    small, large = results["scaling"][sizes[0]], results["scaling"][sizes[-1]]
+    extra_thousands = (int(sizes[-1]) - int(sizes[0])) * base_rows / 1000
+    costs = {name: round((large["components"][name]["s"] - small["components"][name]["s"]) / extra_thousands, 3)
+             for name in small["components"]}
+    costs["whole run (wall)"] = round((large["wall_s"] - small["wall_s"]) / extra_thousands, 3)
+    return costs
+
+
+def report(results: Dict[str, Any]) -> str:
+    rows = results["rows"]
+    cold, warm, changed = results["cold"], results["warm"], results["changed_hyperparameter"]
+    order = list(cold["components"])
+    lines = [
+        f"# Benchmark: Python {results['python']}, TFX {results['tfx']}, {results['machine']}",
+        "",
+        f"Data: data_local ({rows:,} rows) and resamples of it; {results['train_steps']} train steps. "
+        "Produced by `benchmarks/run.py`" + (" --quick (smoke run, not the committed numbers)" if results["quick"] else "") + ".",
+        "",
+        "## 1-3. One run, a warm rerun, and a changed hyperparameter",
+        "",
+        "| component | cold (s) | warm (s, state) | train_steps changed (s, state) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name in order:
+        w, c = warm["components"].get(name, {}), changed["components"].get(name, {})
+        lines.append(f"| {name} | {cold['components'][name]['s']:.1f} | {w.get('s', 0):.1f} {w.get('state', '')} | "
+                     f"{c.get('s', 0):.1f} {c.get('state', '')} |")
+    lines += [
+        f"| **process wall time** | **{cold['wall_s']:.1f}** | **{warm['wall_s']:.1f}** | **{changed['wall_s']:.1f}** |",
+        f"| peak memory (MB) | {cold['peak_rss_mb']:.0f} | {warm['peak_rss_mb']:.0f} | {changed['peak_rss_mb']:.0f} |",
+        "",
+        f"Warm rerun / cold run: **{results['warm_over_cold']:.1%}** (target at most 15%). "
+        f"Re-ran after {changed['change']}: "
+        + ", ".join(name for name in order if changed["components"].get(name, {}).get("state") == "COMPLETE") + ".",
+        "",
+        "## 4. Scaling",
+        "",
+        "| rows | " + " | ".join(order) + " | wall (s) | peak MB |",
+        "| ---: | " + " | ".join("---:" for _ in order) + " | ---: | ---: |",
+    ]
+    for factor, run in sorted(results["scaling"].items(), key=lambda item: int(item[0])):
+        lines.append(f"| {int(factor) * rows:,} | " + " | ".join(f"{run['components'][n]['s']:.1f}" for n in order)
+                     + f" | {run['wall_s']:.1f} | {run['peak_rss_mb']:.0f} |")
+    costs = cost_per_1000_rows(results, rows)
+    lines += ["", "Seconds added per extra 1,000 rows: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()) + ".", ""]
+    mp = results["beam_multi_processing"]
+    single = results["scaling"][str(mp["factor"])]
+    lines += [
+        f"## 5. Beam: in one process against `{' '.join(mp['args'])}` ({mp['factor'] * rows:,} rows)",
+        "",
+        "| component | in_memory (s) | multi_processing, 2 workers (s) |",
+        "| --- | ---: | ---: |",
+    ]
+    for name in BEAM_HEAVY:
+        lines.append(f"| {name} | {single['components'][name]['s']:.1f} | {mp['components'][name]['s']:.1f} |")
+    lines += [f"| process wall time | {single['wall_s']:.1f} | {mp['wall_s']:.1f} |", ""]
+    serving = results["serving"]
+    lines += [
+        "## 6. Serving (the pushed SavedModel's `serving_default`, raw tf.Examples in, in process)",
+        "",
+        "| batch | p50 (ms) | p95 (ms) | examples/s at p50 |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for batch in (1, 256):
+        s = serving[f"batch_{batch}"]
+        lines.append(f"| {batch} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['examples_per_s']:,.0f} |")
+    quality = results["quality"]
+    lines += [
+        "",
+        "## 7. Quality on the eval split (same seeded splits for every model)",
+        "",
+        "| split seed | eval rows | pipeline AUC | pipeline accuracy | TF-IDF + logistic regression AUC | its accuracy | majority accuracy |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for q in quality:
+        lines.append(f"| {q['seed']} | {q['eval_rows']} | {q['pipeline']['auc']:.3f} | {q['pipeline']['accuracy']:.3f} | "
+                     f"{q['tfidf_logreg']['auc']:.3f} | {q['tfidf_logreg']['accuracy']:.3f} | {q['majority']['accuracy']:.3f} |")
+    lines += [
+        f"| **mean ± sd** | | **{_mean_sd([q['pipeline']['auc'] for q in quality])}** | "
+        f"{_mean_sd([q['pipeline']['accuracy'] for q in quality])} | **{_mean_sd([q['tfidf_logreg']['auc'] for q in quality])}** | "
+        f"{_mean_sd([q['tfidf_logreg']['accuracy'] for q in quality])} | {_mean_sd([q['majority']['accuracy'] for q in quality])} |",
+        "",
+    ]
+    limit = results["limit"]
+    lines += [
+        "## 8. The limit: the same training without orchestration",
+        "",
+        f"Plain Keras on the transformed examples ({results['train_steps']} steps, same model): "
+        f"**{limit['plain_keras_s']:.1f} s**, against {limit['trainer_component_s']:.1f} s for the Trainer component "
+        f"and {limit['pipeline_wall_s']:.1f} s for the whole pipeline run.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot(results: Dict[str, Any], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = results["rows"]
+    sizes = sorted(results["scaling"], key=int)
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for name in results["cold"]["components"]:
+        axis.plot([int(s) * rows for s in sizes], [results["scaling"][s]["components"][name]["s"] for s in sizes],
+                  marker="o", label=name)
+    axis.set_xlabel("rows")
+    axis.set_ylabel("seconds")
+    axis.set_title(f"Time per component (TFX {results['tfx']}, Python {results['python']}, {results['machine']})")
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and few steps: checks the harness")
+    parser.add_argument("--results-dir", default=os.path.join(REPO_ROOT, "benchmarks", "results"))
+    parser.add_argument("--work-dir", default="", help="keep runs here (default: a temporary folder, removed)")
+    args = parser.parse_args(argv)
+    import tfx
+
+    name = f"py{sys.version_info.major}.{sys.version_info.minor}-tfx{tfx.__version__}" + ("-quick" if args.quick else "")
+    work = args.work_dir or tempfile.mkdtemp(prefix="tfx-benchmark-")
+    started = time.perf_counter()
+    try:
+        results = measure(work, args.quick, log=lambda message: print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True))
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+    results["benchmark_wall_s"] = round(time.perf_counter() - started, 1)
+    os.makedirs(args.results_dir, exist_ok=True)
+    base = os.path.join(args.results_dir, name)
+    with open(base + ".json", "w") as handle:
+        json.dump(results, handle, indent=1, sort_keys=True)
+    text = report(results) + f"\n![time per component against rows]({os.path.basename(base)}.png)\n"
+    with open(base + ".md", "w") as handle:
+        handle.write(text)
+    plot(results, base + ".png")
+    print(text)
+    print(f"written: {base}.md, .json, .png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
