@@ -116,7 +116,8 @@ def component_times(metadata_path: str) -> Dict[str, Dict[str, Any]]:
         for execution in store.get_executions_by_context(node.id):
             node_of[execution.id] = node.name.split(".", 1)[-1]
     result = {}
-    for execution in store.get_executions_by_context(runs[-1].id):
+    executions = sorted(store.get_executions_by_context(runs[-1].id), key=lambda execution: execution.id)
+    for execution in executions:  # In the order they started.
         state = metadata_store_pb2.Execution.State.Name(execution.last_known_state)
         seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000
         result[node_of.get(execution.id, str(execution.id))] = {"s": round(seconds, 2), "state": state}
@@ -269,8 +270,11 @@ def measure(work: str, quick: bool, log=print) -> Dict[str, Any]:
     log("cold run ...")
     results["cold"] = run_pipeline(data_1x, root, steps)
     log("warm run ...")
+    results["warm_first"] = run_pipeline(data_1x, root, steps)
+    log("warm run again ...")
     results["warm"] = run_pipeline(data_1x, root, steps)
     results["warm_over_cold"] = round(results["warm"]["wall_s"] / results["cold"]["wall_s"], 3)
+    results["warm_first_over_cold"] = round(results["warm_first"]["wall_s"] / results["cold"]["wall_s"], 3)
     log("changed train_steps ...")
     results["changed_hyperparameter"] = {"change": f"train_steps {steps} -> {steps + 100}",
                                          **run_pipeline(data_1x, root, steps + 100)}
@@ -335,6 +339,7 @@ def cost_per_1000_rows(results: Dict[str, Any], base_rows: int) -> Dict[str, flo
 def report(results: Dict[str, Any]) -> str:
     rows = results["rows"]
     cold, warm, changed = results["cold"], results["warm"], results["changed_hyperparameter"]
+    first = results["warm_first"]
     order = list(cold["components"])
     lines = [
         f"# Benchmark: Python {results['python']}, TFX {results['tfx']}, {results['machine']}",
@@ -342,20 +347,34 @@ def report(results: Dict[str, Any]) -> str:
         f"Data: data_local ({rows:,} rows) and resamples of it; {results['train_steps']} train steps. "
         "Produced by `benchmarks/run.py`" + (" --quick (smoke run, not the committed numbers)" if results["quick"] else "") + ".",
         "",
-        "## 1-3. One run, a warm rerun, and a changed hyperparameter",
+        "## 1-3. One run, warm reruns, and a changed hyperparameter",
         "",
-        "| component | cold (s) | warm (s, state) | train_steps changed (s, state) |",
-        "| --- | ---: | ---: | ---: |",
+        "Four runs in one output root (one ML Metadata store), in this order. Each cell: seconds, and",
+        "the execution's state (`CACHED`: outputs reused; `COMPLETE`: ran).",
+        "",
+        "| component | cold | first rerun, nothing changed | second rerun, nothing changed | train_steps changed |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
+
+    def cell(run, name):
+        value = run["components"].get(name, {})
+        return f"{value.get('s', 0):.1f} {value.get('state', '')}"
+
+    def summed(run):
+        return sum(value["s"] for value in run["components"].values())
+
     for name in order:
-        w, c = warm["components"].get(name, {}), changed["components"].get(name, {})
-        lines.append(f"| {name} | {cold['components'][name]['s']:.1f} | {w.get('s', 0):.1f} {w.get('state', '')} | "
-                     f"{c.get('s', 0):.1f} {c.get('state', '')} |")
+        lines.append(f"| {name} | {cold['components'][name]['s']:.1f} | {cell(first, name)} | {cell(warm, name)} | "
+                     f"{cell(changed, name)} |")
     lines += [
-        f"| **process wall time** | **{cold['wall_s']:.1f}** | **{warm['wall_s']:.1f}** | **{changed['wall_s']:.1f}** |",
-        f"| peak memory (MB) | {cold['peak_rss_mb']:.0f} | {warm['peak_rss_mb']:.0f} | {changed['peak_rss_mb']:.0f} |",
+        f"| sum of components | {summed(cold):.1f} | {summed(first):.1f} | {summed(warm):.1f} | {summed(changed):.1f} |",
+        f"| **process wall time** | **{cold['wall_s']:.1f}** | **{first['wall_s']:.1f}** | **{warm['wall_s']:.1f}** | "
+        f"**{changed['wall_s']:.1f}** |",
+        f"| peak memory (MB) | {cold['peak_rss_mb']:.0f} | {first['peak_rss_mb']:.0f} | {warm['peak_rss_mb']:.0f} | "
+        f"{changed['peak_rss_mb']:.0f} |",
         "",
-        f"Warm rerun / cold run: **{results['warm_over_cold']:.1%}** (target at most 15%). "
+        f"Rerun / cold run: first **{results['warm_first_over_cold']:.1%}**, second **{results['warm_over_cold']:.1%}** "
+        "(target at most 15%). "
         f"Re-ran after {changed['change']}: "
         + ", ".join(name for name in order if changed["components"].get(name, {}).get("state") == "COMPLETE") + ".",
         "",
