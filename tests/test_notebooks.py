@@ -91,10 +91,14 @@ def test_executed_notebook_scored_raw_rows_and_shows_every_artifact(local_run):
         assert expected in text
 
 
-def test_impossible_parameter_stops_right_after_the_parameters_cell(tmp_path):
+@pytest.mark.parametrize("parameter, value, message", [
+    ("train_steps", -1, "train_steps must be a positive integer, got -1"),
+    ("data_root", "/nonexistent/cfpb", "data_root '/nonexistent/cfpb' is not a folder"),
+])
+def test_impossible_parameter_stops_right_after_the_parameters_cell(tmp_path, parameter, value, message):
     with pytest.raises(papermill.PapermillExecutionError) as error:
-        _execute(LOCAL_NOTEBOOK, tmp_path, output_root=str(tmp_path / "run"), train_steps=-1)
-    assert "train_steps must be a positive integer, got -1" in str(error.value)
+        _execute(LOCAL_NOTEBOOK, tmp_path, output_root=str(tmp_path / "run"), **{parameter: value})
+    assert message in str(error.value)
     import nbformat
 
     cells = nbformat.read(str(tmp_path / LOCAL_NOTEBOOK.name), as_version=4).cells

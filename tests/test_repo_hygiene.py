@@ -1,0 +1,63 @@
+"""What the repository must never hold: credentials, tokens, personal paths, or run outputs.
+
+Scans the files git tracks (committed notebook outputs included), and checks that .gitignore
+keeps what the pipeline and the notebooks write out of commits.
+"""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import REPO_ROOT
+
+SECRETS = {
+    "a private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "a service-account key file": re.compile(r'"private_key(_id)?"\s*:'),
+    "an OAuth access token": re.compile(r"\bya29\.[0-9A-Za-z_-]{20,}"),
+    "a Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    "a personal home folder": re.compile(r"(?<![\w.])(/home/[a-z][\w.-]*/|/Users/[A-Za-z][\w.-]*/|C:\\\\Users\\\\)"),
+}
+
+needs_git = pytest.mark.skipif(
+    shutil.which("git") is None or not (REPO_ROOT / ".git").exists(), reason="needs a git checkout"
+)
+
+
+def _tracked_files():
+    listing = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True)
+    return [REPO_ROOT / name for name in listing.stdout.decode().split("\0") if name]
+
+
+@needs_git
+def test_no_credentials_tokens_or_personal_paths_are_tracked():
+    found = []
+    for path in _tracked_files():
+        if path.suffix == ".csv" or not path.is_file():
+            continue  # The data is public CFPB text, scanned by its own provenance test.
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found += [f"{path.relative_to(REPO_ROOT)}: {what}" for what, pattern in SECRETS.items() if pattern.search(text)]
+    assert not found
+
+
+@pytest.mark.parametrize("text, what", [
+    ("-----BEGIN RSA PRIVATE KEY-----", "a private key"),
+    ('{"type": "service_account", "private_key_id": "abc"}', "a service-account key file"),
+    ("Authorization: Bearer ya29.a0AfH6SMBx-abcdefghijklmnopqrstuvwxyz", "an OAuth access token"),
+    ("key=AIzaSyA-abcdefghijklmnopqrstuvwxyz01234", "a Google API key"),
+    ("open('/home/alice/project/data.csv')", "a personal home folder"),
+])
+def test_the_scan_recognizes_each_kind(text, what):
+    assert SECRETS[what].search(text)
+
+
+@needs_git
+@pytest.mark.parametrize("path", [
+    ".venv/bin/python", "outputs/local/tfx_pipeline_interactive.ipynb", "outputs/vertex_ai/cfpb-consumer-disputes.json",
+    "pipeline_root/CsvExampleGen/examples/1/data.gz", "serving_model/1700000000/saved_model.pb",
+    "notebooks/local/metadata.sqlite", "notebooks/local/.ipynb_checkpoints/x.ipynb", "module.cpython-310.pyc",
+])
+def test_run_outputs_and_environments_are_ignored(path):
+    result = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO_ROOT)
+    assert result.returncode == 0, f"{path} would be committed"
