@@ -199,14 +199,15 @@ def create_components(
         train_args=tfx.proto.TrainArgs(num_steps=train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=eval_steps),
     )
+    vertex = tfx.extensions.google_cloud_ai_platform
+
+    def vertex_config(**settings: Any) -> Dict[str, Any]:
+        """The custom_config that switches an extension component to Vertex AI in vertex_region."""
+        return {vertex.ENABLE_VERTEX_KEY: True, vertex.VERTEX_REGION_KEY: vertex_region, **settings}
+
     if vertex_training_args:
-        trainer = tfx.extensions.google_cloud_ai_platform.Trainer(
-            **trainer_args,
-            custom_config={
-                tfx.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY: True,
-                tfx.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY: vertex_region,
-                tfx.extensions.google_cloud_ai_platform.TRAINING_ARGS_KEY: vertex_training_args,
-            },
+        trainer = vertex.Trainer(
+            **trainer_args, custom_config=vertex_config(**{vertex.TRAINING_ARGS_KEY: vertex_training_args})
         )
     else:
         trainer = tfx.components.Trainer(**trainer_args)
@@ -224,19 +225,10 @@ def create_components(
     )
     pusher_args = dict(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"])
     if vertex_serving_args:
-        pusher = tfx.extensions.google_cloud_ai_platform.Pusher(
-            **pusher_args,
-            custom_config={
-                tfx.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY: True,
-                tfx.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY: vertex_region,
-                tfx.extensions.google_cloud_ai_platform.SERVING_ARGS_KEY: vertex_serving_args,
-                **(
-                    {tfx.extensions.google_cloud_ai_platform.VERTEX_CONTAINER_IMAGE_URI_KEY: vertex_serving_image}
-                    if vertex_serving_image
-                    else {}
-                ),
-            },
-        )
+        serving = {vertex.SERVING_ARGS_KEY: vertex_serving_args}
+        if vertex_serving_image:
+            serving[vertex.VERTEX_CONTAINER_IMAGE_URI_KEY] = vertex_serving_image
+        pusher = vertex.Pusher(**pusher_args, custom_config=vertex_config(**serving))
     else:
         pusher = tfx.components.Pusher(
             **pusher_args,

@@ -120,10 +120,6 @@ class VertexSettings:
     def serving_model_dir(self) -> str:
         return f"{self.gcs_root}/serving_model"
 
-    @property
-    def console_url(self) -> str:
-        return f"https://console.cloud.google.com/vertex-ai/pipelines?project={self.project}"
-
 
 def placeholders(settings: VertexSettings) -> List[str]:
     """Names the settings that still hold a placeholder (or nothing) instead of a real value."""
@@ -468,6 +464,13 @@ def validate_blueprint(blueprint: Dict[str, Any], settings: VertexSettings) -> N
                      f"task {name!r} runs image {container['image']!r}, not the compiling TFX's {TFX_IMAGE!r}")
 
 
+def beam_options(blueprint: Dict[str, Any], task_name: str) -> List[str]:
+    """The Beam options a task's container gets (after TFX's own executor arguments)."""
+    args = _executor(blueprint, task_name).get("container", {}).get("args", [])
+    marker = "--json_serialized_invocation_args"
+    return args[args.index(marker) + 2:] if marker in args else []
+
+
 def summarize(blueprint: Dict[str, Any]) -> List[Dict[str, Any]]:
     """One row per task, in run order: what runs, in which image, after what, with which settings."""
     rows = []
@@ -476,11 +479,10 @@ def summarize(blueprint: Dict[str, Any]) -> List[Dict[str, Any]]:
         container = executor.get("container")
         parameters = task_parameters(blueprint, name)
         if container:
-            args = container["args"]
-            runs = args[args.index("--executor_class_path") + 1]
-            beam_args = [arg for arg in args[args.index("--json_serialized_invocation_args") + 2:]]
+            runs = container["args"][container["args"].index("--executor_class_path") + 1]
         else:
-            runs, beam_args = "ML Metadata query (" + ", ".join(executor) + ")", []
+            runs = "ML Metadata query (" + ", ".join(executor) + ")"
+        beam_args = beam_options(blueprint, name)
         rows.append({
             "task": name,
             "after": ", ".join(sorted(_tasks(blueprint)[name].get("dependentTasks", []))),

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -37,7 +37,7 @@ MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num
 # --- Data made at benchmark time -------------------------------------------------------------
 
 
-def read_rows(path: str = DATA_CSV) -> (List[str], List[Dict[str, str]]):
+def read_rows(path: str = DATA_CSV) -> Tuple[List[str], List[Dict[str, str]]]:
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         return list(reader.fieldnames), list(reader)
@@ -86,7 +86,7 @@ def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequ
     """Runs pipeline_local.py in a child process; returns wall time, peak memory, per-component times."""
     command = [sys.executable, os.path.join(REPO_ROOT, "pipeline_local.py"), "--data-root", data_root,
                "--output-root", output_root, "--train-steps", str(train_steps), *extra]
-    log_path = os.path.join(output_root + ".log")
+    log_path = output_root + ".log"
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     started = time.perf_counter()
     with open(log_path, "w") as log:
@@ -182,15 +182,12 @@ def baselines(train: Sequence[Dict[str, str]], evaluate: Sequence[Dict[str, str]
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    def table(rows):
-        return {**{key: [row[key] for row in rows] for key in CATEGORICAL},
-                "zip3": [row["zip_code"][:3] for row in rows],
-                "narrative": [row["consumer_complaint_narrative"] for row in rows]}
+    import pandas as pd
 
     def frame(rows):
-        import pandas as pd
-
-        return pd.DataFrame(table(rows))
+        return pd.DataFrame({**{key: [row[key] for row in rows] for key in CATEGORICAL},
+                             "zip3": [row["zip_code"][:3] for row in rows],
+                             "narrative": [row["consumer_complaint_narrative"] for row in rows]})
 
     y_train = np.array([int(row["consumer_disputed"]) for row in train])
     y_eval = np.array([int(row["consumer_disputed"]) for row in evaluate])

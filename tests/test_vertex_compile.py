@@ -94,7 +94,7 @@ def test_inputs_point_at_the_uploaded_copies(compiled):
 def test_trainer_custom_config_only_with_vertex_training(compiled):
     variant, settings, _, _, blueprint = compiled
     config = pipeline_vertex.task_parameters(blueprint, "Trainer")["custom_config"]
-    executor = pipeline_vertex.summarize(blueprint)[[row["task"] for row in pipeline_vertex.summarize(blueprint)].index("Trainer")]
+    executor = {row["task"]: row for row in pipeline_vertex.summarize(blueprint)}["Trainer"]
     if settings.use_vertex_training:
         assert config[VERTEX.ENABLE_VERTEX_KEY] is True
         assert config[VERTEX.VERTEX_REGION_KEY] == settings.region
@@ -135,6 +135,7 @@ def test_dataflow_args_reach_the_beam_components(compiled):
     executors = blueprint["pipelineSpec"]["deploymentSpec"]["executors"]
     for task in pipeline_vertex.BEAM_COMPONENTS:
         args = executors[f"{task}_executor"]["container"]["args"]
+        assert pipeline_vertex.beam_options(blueprint, task) == pipeline_vertex.beam_pipeline_args(settings)
         if settings.use_dataflow:
             assert "--runner=DataflowRunner" in args
             assert f"--project={settings.project}" in args and f"--region={settings.region}" in args
