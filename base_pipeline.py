@@ -201,13 +201,13 @@ def create_components(
     )
     vertex = tfx.extensions.google_cloud_ai_platform
 
-    def vertex_config(**settings: Any) -> Dict[str, Any]:
+    def vertex_config(settings: Dict[str, Any]) -> Dict[str, Any]:
         """The custom_config that switches an extension component to Vertex AI in vertex_region."""
         return {vertex.ENABLE_VERTEX_KEY: True, vertex.VERTEX_REGION_KEY: vertex_region, **settings}
 
     if vertex_training_args:
         trainer = vertex.Trainer(
-            **trainer_args, custom_config=vertex_config(**{vertex.TRAINING_ARGS_KEY: vertex_training_args})
+            **trainer_args, custom_config=vertex_config({vertex.TRAINING_ARGS_KEY: vertex_training_args})
         )
     else:
         trainer = tfx.components.Trainer(**trainer_args)
@@ -228,7 +228,7 @@ def create_components(
         serving = {vertex.SERVING_ARGS_KEY: vertex_serving_args}
         if vertex_serving_image:
             serving[vertex.VERTEX_CONTAINER_IMAGE_URI_KEY] = vertex_serving_image
-        pusher = vertex.Pusher(**pusher_args, custom_config=vertex_config(**serving))
+        pusher = vertex.Pusher(**pusher_args, custom_config=vertex_config(serving))
     else:
         pusher = tfx.components.Pusher(
             **pusher_args,
