@@ -1,14 +1,15 @@
 """How the components connect: the CFPB dispute pipeline, shared by every way of running it.
 
-`create_components` builds the nine components in order; the local notebook runs them one
-by one with an InteractiveContext. `create_pipeline` wraps the same components in a
+`create_components` builds the components in order; the local notebook runs them one by one
+with an InteractiveContext. `create_pipeline` wraps the same components in a
 `tfx.dsl.Pipeline` for LocalDagRunner (`pipeline_local.py`) and KubeflowV2DagRunner (the
 Vertex AI notebook).
 """
 
 import dataclasses
+import inspect
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
@@ -16,6 +17,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 from tensorflow_model_analysis.proto import config_pb2 as tfma_config  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 
+import data_validation  # noqa: E402
 from module import LABEL_KEY  # noqa: E402
 
 PIPELINE_NAME = "cfpb-consumer-disputes"
@@ -26,6 +28,7 @@ MAX_AUC_DECREASE = 0.01
 SLICE_FEATURE_KEYS: List[str] = ["product"]
 SPLITS = ("train", "eval")
 LOCAL_BEAM_PIPELINE_ARGS: List[str] = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+CURATED_SCHEMA_FILE = data_validation.default_schema_file()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,8 +37,11 @@ class PipelineComponents:
 
     example_gen: tfx.components.CsvExampleGen
     statistics_gen: tfx.components.StatisticsGen
-    schema_gen: tfx.components.SchemaGen
+    # SchemaGen (inferred from the data) or ImportSchemaGen (the curated schema/schema.pbtxt).
+    schema_gen: Union[tfx.components.SchemaGen, tfx.components.ImportSchemaGen]
     example_validator: tfx.components.ExampleValidator
+    # Stops the run on anomalies or drift; None when the pipeline only reports them.
+    data_gate: Optional[Any]
     transform: tfx.components.Transform
     trainer: tfx.components.Trainer
     model_resolver: tfx.dsl.Resolver
@@ -44,7 +50,52 @@ class PipelineComponents:
 
     def in_order(self) -> list:
         """Returns the components as a list, upstream first."""
-        return [getattr(self, field.name) for field in dataclasses.fields(self)]
+        components = [getattr(self, field.name) for field in dataclasses.fields(self)]
+        return [component for component in components if component is not None]
+
+    def validation_stage(self) -> list:
+        """The components up to the data gate: what a validate-only run runs."""
+        return [self.example_gen, self.statistics_gen, self.schema_gen, self.example_validator] + (
+            [self.data_gate] if self.data_gate is not None else []
+        )
+
+
+@tfx.dsl.components.component
+def DataValidationGate(
+    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    statistics: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleStatistics],
+    schema: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Schema],
+) -> None:
+    """Fails, naming each feature and why, when ExampleValidator found anomalies or eval drifted."""
+    data_validation.check_artifacts(anomalies.uri, statistics.uri, schema.uri)
+
+
+def container_data_gate(image: str):
+    """The same gate as a container component, for Vertex AI: the stock TFX image runs
+    data_validation.py's source, carried in the blueprint (no custom image to build)."""
+    # KubeflowV2DagRunner compiles the older placeholder classes (not tfx.dsl.placeholders).
+    from tfx.dsl.component.experimental.placeholders import InputUriPlaceholder
+
+    return tfx.dsl.experimental.create_container_component(
+        name="DataValidationGate",
+        image=image,
+        command=[
+            "python",
+            "-c",
+            inspect.getsource(data_validation),
+            "--anomalies",
+            InputUriPlaceholder("anomalies"),
+            "--statistics",
+            InputUriPlaceholder("statistics"),
+            "--schema",
+            InputUriPlaceholder("schema"),
+        ],
+        inputs={
+            "anomalies": tfx.types.standard_artifacts.ExampleAnomalies,
+            "statistics": tfx.types.standard_artifacts.ExampleStatistics,
+            "schema": tfx.types.standard_artifacts.Schema,
+        },
+    )
 
 
 def _is_local_path(path: str) -> bool:
@@ -60,8 +111,10 @@ def check_parameters(
     min_eval_auc: float,
     max_auc_decrease: float,
     presplit: bool = False,
+    schema_file: Optional[str] = None,
 ) -> None:
-    """Raises ValueError naming the first parameter that cannot work."""
+    """Raises ValueError naming the first parameter that cannot work, or the first CSV record
+    CsvExampleGen could not read (local data only)."""
     for name, steps in (("train_steps", train_steps), ("eval_steps", eval_steps)):
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ValueError(f"{name} must be a positive integer, got {steps!r}")
@@ -75,8 +128,11 @@ def check_parameters(
         for folder in [os.path.join(data_root, split) for split in SPLITS] if presplit else [data_root]:
             if not os.path.isdir(folder) or not any(name.endswith(".csv") for name in os.listdir(folder)):
                 raise ValueError(f"{folder!r} holds no .csv file for CsvExampleGen")
+            data_validation.check_csv_folder(folder)
     if _is_local_path(module_file) and not os.path.isfile(module_file):
         raise ValueError(f"module_file {module_file!r} does not exist")
+    if schema_file and _is_local_path(schema_file) and not os.path.isfile(schema_file):
+        raise ValueError(f"schema_file {schema_file!r} does not exist")
 
 
 def _eval_config(min_eval_auc: float, max_auc_decrease: float) -> tfma_config.EvalConfig:
@@ -131,8 +187,12 @@ def create_components(
     vertex_serving_args: Optional[Dict[str, Any]] = None,
     vertex_serving_image: Optional[str] = None,
     presplit: bool = False,
+    schema_file: Optional[str] = CURATED_SCHEMA_FILE,
+    stop_on_data_problems: bool = True,
+    data_gate_image: Optional[str] = None,
+    validate_only: bool = False,
 ) -> PipelineComponents:
-    """Builds the nine components and wires each one's inputs to upstream outputs.
+    """Builds the components and wires each one's inputs to upstream outputs.
 
     Args:
       data_root: Folder (local or gs://) of CSV files in the tutorial schema.
@@ -152,8 +212,19 @@ def create_components(
         Vertex AI prebuilt TensorFlow image); only with vertex_serving_args.
       presplit: Take the split from the data instead of making one: data_root holds a `train/`
         and an `eval/` folder of CSV files (e.g. older complaints to train, newer to evaluate).
+      schema_file: The curated schema ImportSchemaGen reads (local or gs://); None infers one
+        from the data with SchemaGen instead, as the teaching notebook does.
+      stop_on_data_problems: Put the data gate between ExampleValidator and Transform: the run
+        fails there, naming each feature and why, when the data breaks the schema or the eval
+        split drifted from the train split. False only reports anomalies.
+      data_gate_image: Run the gate as a container component in this image (Vertex AI: the
+        TFX image) instead of in the orchestrator's process (LocalDagRunner, notebooks).
+      validate_only: Build for a run that stops after the gate (`validation_stage()`): the
+        gate is then not linked to Transform.
     """
-    check_parameters(data_root, module_file, train_steps, eval_steps, min_eval_auc, max_auc_decrease, presplit)
+    check_parameters(
+        data_root, module_file, train_steps, eval_steps, min_eval_auc, max_auc_decrease, presplit, schema_file
+    )
     if (vertex_training_args or vertex_serving_args) and not vertex_region:
         raise ValueError("vertex_region is required with vertex_training_args or vertex_serving_args")
     if vertex_serving_image and not vertex_serving_args:
@@ -180,17 +251,30 @@ def create_components(
             ),
         )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False
-    )
+    if schema_file:
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
+    else:
+        schema_gen = tfx.components.SchemaGen(
+            statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False
+        )
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    data_gate = None
+    if stop_on_data_problems:
+        gate_inputs = dict(
+            anomalies=example_validator.outputs["anomalies"],
+            statistics=statistics_gen.outputs["statistics"],
+            schema=schema_gen.outputs["schema"],
+        )
+        data_gate = (container_data_gate(data_gate_image) if data_gate_image else DataValidationGate)(**gate_inputs)
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         module_file=module_file,
     )
+    if data_gate is not None and not validate_only:
+        transform.add_upstream_node(data_gate)  # Transform, and so Trainer, wait for the gate.
     trainer_args = dict(
         module_file=module_file,
         examples=transform.outputs["transformed_examples"],
@@ -241,6 +325,7 @@ def create_components(
         statistics_gen=statistics_gen,
         schema_gen=schema_gen,
         example_validator=example_validator,
+        data_gate=data_gate,
         transform=transform,
         trainer=trainer,
         model_resolver=model_resolver,
@@ -267,6 +352,10 @@ def create_pipeline(
     vertex_serving_args: Optional[Dict[str, Any]] = None,
     vertex_serving_image: Optional[str] = None,
     presplit: bool = False,
+    schema_file: Optional[str] = CURATED_SCHEMA_FILE,
+    stop_on_data_problems: bool = True,
+    data_gate_image: Optional[str] = None,
+    validate_only: bool = False,
 ) -> tfx.dsl.Pipeline:
     """Returns the whole pipeline, ready for a DAG runner.
 
@@ -274,7 +363,10 @@ def create_pipeline(
       pipeline_root: Folder (local or gs://) where every artifact is written.
       data_root, module_file, serving_model_dir, train_steps, eval_steps, min_eval_auc,
         max_auc_decrease, vertex_region, vertex_training_args, vertex_serving_args,
-        vertex_serving_image, presplit: As in `create_components`.
+        vertex_serving_image, presplit, schema_file, stop_on_data_problems, data_gate_image:
+        As in `create_components`.
+      validate_only: Run only the components up to the data gate: check new data before
+        spending a Transform and a training on it.
       pipeline_name: Name of the pipeline in ML Metadata and on Vertex AI.
       beam_pipeline_args: Options of the Beam-based components (ExampleGen, StatisticsGen,
         Transform, Evaluator): in-process DirectRunner locally, DataflowRunner on Google Cloud.
@@ -295,11 +387,15 @@ def create_pipeline(
         vertex_serving_args=vertex_serving_args,
         vertex_serving_image=vertex_serving_image,
         presplit=presplit,
+        schema_file=schema_file,
+        stop_on_data_problems=stop_on_data_problems,
+        data_gate_image=data_gate_image,
+        validate_only=validate_only,
     )
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
-        components=components.in_order(),
+        components=components.validation_stage() if validate_only else components.in_order(),
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],

@@ -16,6 +16,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 from tfx import v1 as tfx  # noqa: E402
 
 import base_pipeline  # noqa: E402
+import data_validation  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,6 +34,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="run every component again")
     parser.add_argument("--presplit", action="store_true",
                         help="data root holds train/ and eval/ folders: use that split instead of hashing rows")
+    parser.add_argument("--schema-file", default=base_pipeline.CURATED_SCHEMA_FILE,
+                        help="the curated schema ImportSchemaGen reads (default: schema/schema.pbtxt)")
+    parser.add_argument("--infer-schema", action="store_true",
+                        help="infer the schema from the data with SchemaGen instead of reading --schema-file")
+    parser.add_argument("--no-data-gate", action="store_true",
+                        help="report data anomalies and drift without stopping before Transform")
+    parser.add_argument("--validate-only", action="store_true",
+                        help="run only ExampleGen, StatisticsGen, the schema, ExampleValidator and the gate")
     parser.add_argument("--beam-arg", action="append", dest="beam_args", metavar="ARG",
                         help="a Beam option replacing the in-process defaults, e.g. "
                         "--beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2")
@@ -55,10 +64,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             ),
             enable_cache=not args.no_cache,
             presplit=args.presplit,
+            schema_file=None if args.infer_schema else os.path.abspath(args.schema_file),
+            stop_on_data_problems=not args.no_data_gate,
+            validate_only=args.validate_only,
         )
     except ValueError as error:
         parser.error(str(error))
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    try:
+        tfx.orchestration.LocalDagRunner().run(pipeline)
+    except data_validation.DataValidationError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.validate_only:
+        print("data validation passed: no anomalies, no drift")
+        return 0
     print(f"pipeline finished; blessed models are pushed under {output_root}/serving_model")
     return 0
 

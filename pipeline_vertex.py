@@ -33,6 +33,7 @@ import tfx  # noqa: E402
 from tfx import v1 as tfx_v1  # noqa: E402
 
 import base_pipeline  # noqa: E402
+import data_validation  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 
@@ -293,6 +294,7 @@ class GcsInputs:
 
     data_root: str
     module_file: str
+    schema_file: str
     uploads: List[Upload]
 
 
@@ -305,24 +307,30 @@ def _fingerprint(paths: Sequence[str]) -> str:
     return digest.hexdigest()[:12]
 
 
-def plan_uploads(settings: VertexSettings, data_dir: str, module_file: str) -> GcsInputs:
-    """Plans the copies of data_dir's CSV files and module.py to the bucket.
+def plan_uploads(settings: VertexSettings, data_dir: str, module_file: str,
+                 schema_file: str = base_pipeline.CURATED_SCHEMA_FILE) -> GcsInputs:
+    """Plans the copies of data_dir's CSV files, module.py and the curated schema to the bucket.
 
-    Each goes to a folder named by a hash of its contents, so that changed data or a changed
-    module.py is a changed pipeline parameter and Vertex AI's cache cannot reuse stale outputs.
+    Each goes to a folder named by a hash of its contents, so that changed data, a changed
+    module.py or schema is a changed pipeline parameter and Vertex AI's cache cannot reuse
+    stale outputs. The CSV files are checked first (data_validation.check_csv_folder): a file
+    CsvExampleGen cannot read is refused here, not after the upload.
     """
     if not os.path.isdir(data_dir):
         raise ValueError(f"data_dir {data_dir!r} is not a folder")
     csv_files = sorted(os.path.join(data_dir, name) for name in os.listdir(data_dir) if name.endswith(".csv"))
     if not csv_files:
         raise ValueError(f"data_dir {data_dir!r} holds no .csv file for CsvExampleGen")
-    if not os.path.isfile(module_file):
-        raise ValueError(f"module_file {module_file!r} does not exist")
+    data_validation.check_csv_folder(data_dir)
+    for name, path in (("module_file", module_file), ("schema_file", schema_file)):
+        if not os.path.isfile(path):
+            raise ValueError(f"{name} {path!r} does not exist")
     data_root = f"{settings.gcs_root}/data/{_fingerprint(csv_files)}"
     module_uri = f"{settings.gcs_root}/module/{_fingerprint([module_file])}/{os.path.basename(module_file)}"
+    schema_uri = f"{settings.gcs_root}/schema/{_fingerprint([schema_file])}/{os.path.basename(schema_file)}"
     uploads = [Upload(path, f"{data_root}/{os.path.basename(path)}") for path in csv_files]
-    uploads.append(Upload(module_file, module_uri))
-    return GcsInputs(data_root=data_root, module_file=module_uri, uploads=uploads)
+    uploads += [Upload(module_file, module_uri), Upload(schema_file, schema_uri)]
+    return GcsInputs(data_root=data_root, module_file=module_uri, schema_file=schema_uri, uploads=uploads)
 
 
 def upload(inputs: GcsInputs, settings: VertexSettings, credentials) -> None:
@@ -382,6 +390,9 @@ def create_vertex_pipeline(settings: VertexSettings, inputs: GcsInputs) -> tfx_v
         vertex_serving_image=(
             (settings.serving_image or default_serving_image(settings.region)) if settings.use_vertex_endpoint else None
         ),
+        schema_file=inputs.schema_file,
+        stop_on_data_problems=True,
+        data_gate_image=TFX_IMAGE,  # The gate runs data_validation.py in the TFX image.
     )
 
 
@@ -478,8 +489,10 @@ def summarize(blueprint: Dict[str, Any]) -> List[Dict[str, Any]]:
         executor = _executor(blueprint, name)
         container = executor.get("container")
         parameters = task_parameters(blueprint, name)
-        if container:
+        if container and "--executor_class_path" in container.get("args", []):
             runs = container["args"][container["args"].index("--executor_class_path") + 1]
+        elif container:  # A container component: its command, long arguments (source code) shortened.
+            runs = " ".join(arg if len(arg) <= 40 else f"<{len(arg):,} characters>" for arg in container["command"][:3])
         else:
             runs = "ML Metadata query (" + ", ".join(executor) + ")"
         beam_args = beam_options(blueprint, name)

@@ -35,6 +35,11 @@ def _producer(component, input_key):
 
 
 EXPECTED_ORDER = [
+    "CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataValidationGate", "Transform",
+    "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+]
+# The teaching notebook's variant: SchemaGen infers the schema, anomalies are shown, not gated.
+TEACHING_ORDER = [
     "CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
     "latest_blessed_model_resolver", "Evaluator", "Pusher",
 ]
@@ -43,6 +48,21 @@ EXPECTED_ORDER = [
 def test_components_in_order(tmp_path):
     components = base_pipeline.create_components(DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"))
     assert [component.id for component in components.in_order()] == EXPECTED_ORDER
+    teaching = base_pipeline.create_components(
+        DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"), schema_file=None, stop_on_data_problems=False
+    )
+    assert [component.id for component in teaching.in_order()] == TEACHING_ORDER
+    assert teaching.data_gate is None
+
+
+def test_curated_schema_is_imported_by_default(tmp_path):
+    c = {component.id: component for component in _pipeline(tmp_path).components}
+    assert c["ImportSchemaGen"].exec_properties["schema_file"] == base_pipeline.CURATED_SCHEMA_FILE
+    assert base_pipeline.CURATED_SCHEMA_FILE == str(REPO_ROOT / "schema" / "schema.pbtxt")
+    other = str(tmp_path / "other.pbtxt")
+    (tmp_path / "other.pbtxt").write_text((REPO_ROOT / "schema" / "schema.pbtxt").read_text())
+    c = {component.id: component for component in _pipeline(tmp_path, schema_file=other).components}
+    assert c["ImportSchemaGen"].exec_properties["schema_file"] == other
 
 
 def test_pipeline_holds_the_same_components_sorted_upstream_first(tmp_path):
@@ -59,10 +79,16 @@ def test_pipeline_holds_the_same_components_sorted_upstream_first(tmp_path):
 def test_wiring(tmp_path):
     c = {component.id: component for component in _pipeline(tmp_path).components}
     assert _producer(c["StatisticsGen"], "examples") == "CsvExampleGen"
-    assert _producer(c["SchemaGen"], "statistics") == "StatisticsGen"
-    assert _producer(c["ExampleValidator"], "schema") == "SchemaGen"
+    assert _producer(c["ExampleValidator"], "statistics") == "StatisticsGen"
+    assert _producer(c["ExampleValidator"], "schema") == "ImportSchemaGen"
+    assert _producer(c["DataValidationGate"], "anomalies") == "ExampleValidator"
+    assert _producer(c["DataValidationGate"], "statistics") == "StatisticsGen"
+    assert _producer(c["DataValidationGate"], "schema") == "ImportSchemaGen"
     assert _producer(c["Transform"], "examples") == "CsvExampleGen"
-    assert _producer(c["Transform"], "schema") == "SchemaGen"
+    assert _producer(c["Transform"], "schema") == "ImportSchemaGen"
+    # Transform has no input from the gate, only the ordering: it runs after the gate passed.
+    assert c["DataValidationGate"] in c["Transform"].upstream_nodes
+    assert _producer(c["Trainer"], "schema") == "ImportSchemaGen"
     assert _producer(c["Trainer"], "examples") == "Transform"
     assert _producer(c["Trainer"], "transform_graph") == "Transform"
     assert _producer(c["Evaluator"], "model") == "Trainer"
@@ -112,6 +138,7 @@ def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
         ({"max_auc_decrease": -0.1}, "max_auc_decrease"),
         ({"data_root": "/no/such/folder"}, "data_root '/no/such/folder' is not a folder"),
         ({"module_file": "/no/such/module.py"}, "module_file"),
+        ({"schema_file": "/no/such/schema.pbtxt"}, "schema_file '/no/such/schema.pbtxt' does not exist"),
     ],
 )
 def test_impossible_parameters_are_named(tmp_path, overrides, message):

@@ -79,7 +79,26 @@ def test_every_image_is_the_installed_tfx(compiled):
     executors = blueprint["pipelineSpec"]["deploymentSpec"]["executors"].values()
     images = {executor["container"]["image"] for executor in executors if "container" in executor}
     assert images == {f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"}
-    assert len([executor for executor in executors if "container" in executor]) == 8  # The nine minus the Resolver.
+    assert len([executor for executor in executors if "container" in executor]) == 9  # The ten minus the Resolver.
+
+
+def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(compiled):
+    _, settings, inputs, _, blueprint = compiled
+    tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert "DataValidationGate" in tasks["Transform"]["dependentTasks"]
+    assert sorted(tasks["DataValidationGate"]["dependentTasks"]) == ["ExampleValidator", "ImportSchemaGen", "StatisticsGen"]
+    container = pipeline_vertex._executor(blueprint, "DataValidationGate")["container"]
+    assert container["image"] == pipeline_vertex.TFX_IMAGE
+    # The command carries data_validation.py as it is: the stock image needs nothing of ours.
+    assert container["command"][:3] == ["python", "-c", (REPO_ROOT / "data_validation.py").read_text()]
+    assert container["command"][3:] == [
+        "--anomalies", "{{$.inputs.artifacts['anomalies'].uri}}",
+        "--statistics", "{{$.inputs.artifacts['statistics'].uri}}",
+        "--schema", "{{$.inputs.artifacts['schema'].uri}}",
+    ]
+    assert pipeline_vertex.task_parameters(blueprint, "ImportSchemaGen")["schema_file"] == inputs.schema_file
+    row = {row["task"]: row for row in pipeline_vertex.summarize(blueprint)}["DataValidationGate"]
+    assert row["runs"].startswith("python -c <") and row["image"] == pipeline_vertex.TFX_IMAGE
 
 
 def test_inputs_point_at_the_uploaded_copies(compiled):
@@ -188,13 +207,26 @@ def test_upload_paths_follow_the_contents(tmp_path):
     module_file.write_text("# v1\n")
     settings = pipeline_vertex.VertexSettings()
     first = pipeline_vertex.plan_uploads(settings, str(data), str(module_file))
-    assert [os.path.basename(item.source) for item in first.uploads] == ["a.csv", "module.py"]
+    assert [os.path.basename(item.source) for item in first.uploads] == ["a.csv", "module.py", "schema.pbtxt"]
+    assert first.schema_file.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/schema/")
+    assert first.schema_file.endswith("/schema.pbtxt")
     assert first.data_root.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/data/")
     module_file.write_text("# v2\n")
     second = pipeline_vertex.plan_uploads(settings, str(data), str(module_file))
     assert second.module_file != first.module_file and second.data_root == first.data_root
     (data / "a.csv").write_text("x\n2\n")
     assert pipeline_vertex.plan_uploads(settings, str(data), str(module_file)).data_root != first.data_root
+    schema_file = tmp_path / "schema.pbtxt"
+    schema_file.write_text((REPO_ROOT / "schema" / "schema.pbtxt").read_text() + "\n# reviewed again\n")
+    assert pipeline_vertex.plan_uploads(settings, str(data), str(module_file), str(schema_file)).schema_file != first.schema_file
+
+
+def test_data_csvexamplegen_cannot_read_is_refused_before_any_upload(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text('x,y\n1,"unbalanced\n2,3\n')
+    with pytest.raises(ValueError, match="a.csv lines 2-3: one record spans several lines"):
+        pipeline_vertex.plan_uploads(pipeline_vertex.VertexSettings(), str(data), MODULE_FILE)
 
 
 @pytest.mark.parametrize("make, message", [
@@ -350,7 +382,7 @@ def test_vertex_switches_need_a_region():
 def test_command_line_dry_run_and_refusal(tmp_path, capsys):
     assert pipeline_vertex.main(["--output-dir", str(tmp_path), "--use-dataflow", "true"]) == 0
     out = capsys.readouterr().out
-    assert "DRY RUN" in out and "would upload" in out and "10 tasks" in out
+    assert "DRY RUN" in out and "would upload" in out and "11 tasks" in out
     blueprint = json.loads((tmp_path / "cfpb-consumer-disputes.json").read_text())
     assert "--runner=DataflowRunner" in blueprint["pipelineSpec"]["deploymentSpec"]["executors"]["Transform_executor"]["container"]["args"]
     with pytest.raises(SystemExit):

@@ -1,0 +1,294 @@
+"""Bad input: the curated schema, the CSV checks, and the data gate in a real pipeline run.
+
+The pipeline cases run the real first five components (CsvExampleGen, StatisticsGen,
+ImportSchemaGen, ExampleValidator, the gate) with LocalDagRunner on 300 real rows with faults
+put in; each fault must stop the gate, and the message must name the feature and why.
+"""
+
+import csv
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow_data_validation as tfdv
+from tfx import v1 as tfx
+
+import base_pipeline
+import data_validation
+import module
+import pipeline_local
+from conftest import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import curate_schema  # noqa: E402
+
+DATA_ROOT = str(REPO_ROOT / "data_local")
+MODULE_FILE = str(REPO_ROOT / "module.py")
+SCHEMA_FILE = str(REPO_ROOT / "schema" / "schema.pbtxt")
+
+
+def _real_rows(count=600):
+    with open(os.path.join(DATA_ROOT, "complaints.csv"), newline="", encoding="utf-8") as handle:
+        return [row for _, row in zip(range(count), csv.DictReader(handle))]
+
+
+def _write(path, rows, fields=None):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fields = fields or list(rows[0])
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# --- The curated schema ---------------------------------------------------------------------
+
+
+def test_committed_schema_is_the_curated_inference_of_the_data():
+    assert data_validation.read_schema(SCHEMA_FILE) == curate_schema.infer_and_curate(DATA_ROOT)
+    assert curate_schema.main(["--check"]) == 0
+
+
+def test_curated_schema_label_domain_environments_and_categories():
+    schema = data_validation.read_schema(SCHEMA_FILE)
+    features = {feature.name: feature for feature in schema.feature}
+    assert data_validation.LABEL_KEY == module.LABEL_KEY
+    label = features[module.LABEL_KEY]
+    assert (label.int_domain.min, label.int_domain.max) == (0, 1)
+    assert list(label.not_in_environment) == ["SERVING"]
+    assert list(schema.default_environment) == ["TRAINING", "SERVING"]
+    for name in data_validation.COMPLETE_FEATURES:
+        assert features[name].presence.min_fraction == 1.0, name
+    for name in ("sub_product", "sub_issue", "state", "zip_code"):
+        assert features[name].presence.min_fraction == 0.0 and features[name].presence.min_count == 1, name
+    assert list(features["timely_response"].string_domain.value) == ["No", "Yes"]
+    assert len(features["company_response"].string_domain.value) == 8
+    for name in ("product", "issue", "company", "state"):  # Open: new values go to OOV buckets.
+        assert not features[name].HasField("domain_info"), name
+    assert features["product"].drift_comparator.infinity_norm.threshold == 0.25
+
+
+def test_curation_refuses_a_schema_of_other_columns():
+    inferred = data_validation.read_schema(SCHEMA_FILE)
+    del inferred.feature[0]
+    with pytest.raises(ValueError, match="expected"):
+        data_validation.curate_schema(inferred)
+
+
+def test_serving_requests_validate_without_the_label(tmp_path):
+    rows = _real_rows(50)
+    schema = data_validation.read_schema(SCHEMA_FILE)
+    _write(str(tmp_path / "serving.csv"), [{k: v for k, v in row.items() if k != module.LABEL_KEY} for row in rows])
+    statistics = tfdv.generate_statistics_from_csv(str(tmp_path / "serving.csv"))
+    assert not tfdv.validate_statistics(statistics, schema, environment="SERVING").anomaly_info
+    missing_label = tfdv.validate_statistics(statistics, schema, environment="TRAINING").anomaly_info
+    assert list(missing_label) == [module.LABEL_KEY]
+
+
+# --- Drift ----------------------------------------------------------------------------------
+
+
+def _product_share_statistics(tmp_path, name, share):
+    rows = _real_rows(500)
+    for index, row in enumerate(rows):
+        row["product"] = "Mortgage" if index % 100 < share * 100 else "Debt collection"
+    _write(str(tmp_path / f"{name}.csv"), rows)
+    return tfdv.generate_statistics_from_csv(str(tmp_path / f"{name}.csv"))
+
+
+def test_a_product_jumping_from_20_to_80_percent_is_drift_and_22_percent_is_not(tmp_path):
+    schema = data_validation.read_schema(SCHEMA_FILE)
+    before = _product_share_statistics(tmp_path, "before", 0.20)
+    jumped = data_validation.drift_anomalies(before, _product_share_statistics(tmp_path, "after", 0.80), schema)
+    [line] = data_validation.describe_anomalies(jumped, "eval")
+    assert line.startswith("eval, feature 'product': High Linfty distance") and "0.6" in line
+    assert not data_validation.drift_anomalies(
+        before, _product_share_statistics(tmp_path, "near", 0.22), schema
+    ).anomaly_info
+
+
+# --- CSV files CsvExampleGen cannot read (case 3, 5, 7) -------------------------------------------
+
+HEADER = "a,b,c\n"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (HEADER + '1,"open quote,3\n4,5,6\n', "bad.csv lines 2-3: one record spans several lines"),
+        (HEADER + '1,"two\nlines",3\n', "bad.csv lines 2-3: one record spans several lines"),
+        (HEADER + "1,2,3\n4,5\n", "bad.csv line 3: 2 fields, the header has 3"),
+        (HEADER + "1,2,3\n4,5,6,7\n", "bad.csv line 3: 4 fields, the header has 3"),
+        (HEADER + "1,2,3\n\n", "bad.csv line 3: a blank line"),
+        (HEADER, "bad.csv holds a header and no data rows"),
+        ("", "bad.csv is empty"),
+        (b"a,b,c\n1,2,3\n4,caf\xe9,6\n", "bad.csv line 3: bytes that are not UTF-8"),
+    ],
+)
+def test_unreadable_csv_is_refused_with_file_and_line(tmp_path, content, message):
+    path = tmp_path / "data" / "bad.csv"
+    path.parent.mkdir()
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError, match=message):
+        data_validation.check_csv_file(str(path))
+    # The pipeline refuses the folder before any component exists.
+    with pytest.raises(ValueError, match=message):
+        base_pipeline.create_pipeline(
+            pipeline_root=str(tmp_path / "root"), data_root=str(path.parent), module_file=MODULE_FILE,
+            serving_model_dir=str(tmp_path / "serving"),
+        )
+
+
+def test_files_with_different_headers_are_refused(tmp_path):
+    (tmp_path / "a.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "b.csv").write_text("a,c\n1,2\n")
+    with pytest.raises(ValueError, match=r"b.csv has columns \['a', 'c'\], but .*a.csv has \['a', 'b'\]"):
+        data_validation.check_csv_folder(str(tmp_path))
+
+
+def test_a_100000_character_narrative_is_readable(tmp_path):
+    rows = _real_rows(3)
+    rows[1]["consumer_complaint_narrative"] = ("word " * 20000)[:100000]
+    _write(str(tmp_path / "long.csv"), rows)
+    assert data_validation.check_csv_file(str(tmp_path / "long.csv")) == list(rows[0])
+    data_validation.check_csv_folder(DATA_ROOT)  # The committed data passes.
+
+
+# --- The gate in a pipeline run (cases 1, 2, 4, 6, 7 and drift) -----------------------------------
+
+
+def _validate(tmp_path, rows, fields=None, eval_rows=None):
+    """Runs the components up to the gate (pipeline_local.py --validate-only); returns the
+    gate's error message, or None."""
+    data_root = str(tmp_path / "data")
+    if eval_rows is None:
+        _write(os.path.join(data_root, "complaints.csv"), rows, fields)
+    else:
+        _write(os.path.join(data_root, "train", "complaints.csv"), rows, fields)
+        _write(os.path.join(data_root, "eval", "complaints.csv"), eval_rows, fields)
+    pipeline = base_pipeline.create_pipeline(
+        pipeline_root=str(tmp_path / "root"),
+        data_root=data_root,
+        module_file=MODULE_FILE,
+        serving_model_dir=str(tmp_path / "serving"),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            str(tmp_path / "metadata.sqlite")
+        ),
+        beam_pipeline_args=base_pipeline.LOCAL_BEAM_PIPELINE_ARGS,
+        presplit=eval_rows is not None,
+        validate_only=True,
+    )
+    assert [component.id for component in pipeline.components][-1] == "DataValidationGate"
+    try:
+        tfx.orchestration.LocalDagRunner().run(pipeline)
+    except data_validation.DataValidationError as error:
+        return str(error)
+    return None
+
+
+def _every_tenth(rows, **changes):
+    return [dict(row, **changes) if index % 10 == 0 else row for index, row in enumerate(rows)]
+
+
+def _several_faults(rows):
+    """Case 2 (an extra column), case 4 (a label of 2) and a value outside a closed category."""
+    rows = [dict(row, complaint_id="1290401") for row in _every_tenth(rows, consumer_disputed="2")]
+    for row in rows[3::10]:
+        row["company_response"] = "Ignored"
+    return rows
+
+
+def _unseen_and_long(rows):
+    """Case 6 (categories the data never had) and case 7 (a 100,000-character narrative)."""
+    rows = _every_tenth(rows, product="Cryptocurrency wallet", company="NEW BANK OF NOWHERE", state="ZZ",
+                        issue="A brand-new issue", sub_product="", zip_code="")
+    rows[5]["consumer_complaint_narrative"] = ("word " * 20000)[:100000]
+    return rows
+
+
+RUNS = {
+    "several faults": _several_faults,
+    "missing column and labels": lambda rows: [
+        {k: v for k, v in row.items() if k != "company"} for row in _every_tenth(rows, consumer_disputed="")
+    ],
+    "label yes": lambda rows: _every_tenth(rows, consumer_disputed="Yes"),
+    "unseen and long": _unseen_and_long,
+}
+
+
+@pytest.fixture(scope="module")
+def gate_runs(tmp_path_factory):
+    """{run: (folder, the gate's message or None)}: one validate-only run per dataset above."""
+    runs = {}
+    for name, make in RUNS.items():
+        folder = tmp_path_factory.mktemp(name.replace(" ", "_"))
+        rows = make(_real_rows(300))
+        runs[name] = folder, _validate(folder, rows, fields=list(rows[0]))
+    return runs
+
+
+CASES = {
+    "1 missing column": ("missing column and labels", "feature 'company': Column dropped: Column is completely missing"),
+    "2 extra column": ("several faults", "feature 'complaint_id': New column"),
+    "4 label 2": ("several faults", "feature 'consumer_disputed': Out-of-range values: Unexpectedly large value: 2."),
+    "4 label not a number": ("label yes", "feature 'consumer_disputed': Unexpected data type: Expected data of type: INT but got STRING"),
+    "4 label missing": ("missing column and labels", "feature 'consumer_disputed': Missing values: Some examples have fewer values"),
+    "closed category": ("several faults", "feature 'company_response': Unexpected string values: Examples contain values missing from the schema: Ignored"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_gate_stops_bad_data_naming_feature_and_reason(gate_runs, case):
+    run, expected = CASES[case]
+    folder, message = gate_runs[run]
+    assert message is not None, f"{case}: the gate let the data through"
+    assert message.startswith("The data failed validation, so the run stops before Transform and Trainer")
+    assert f"split 'train', {expected}" in message and f"split 'eval', {expected}" in message
+    assert not os.path.exists(folder / "root" / "Transform")
+
+
+def test_unseen_categories_and_a_100000_character_narrative_pass_the_gate(gate_runs):
+    assert gate_runs["unseen and long"][1] is None
+
+
+def test_eval_data_drifting_from_train_stops_the_gate(tmp_path):
+    rows = _real_rows(400)
+    train = [dict(row, product="Mortgage" if i % 5 == 0 else "Debt collection") for i, row in enumerate(rows[:250])]
+    evaluation = [dict(row, product="Mortgage" if i % 5 else "Debt collection") for i, row in enumerate(rows[250:])]
+    message = _validate(tmp_path, train, eval_rows=evaluation)
+    assert "split 'eval' against 'train', feature 'product': High Linfty distance" in message
+    assert "The feature value with maximum difference is: Mortgage" in message
+
+
+def _artifact(root, component, output):
+    [uri] = glob.glob(os.path.join(root, component, output, "*"))
+    return uri
+
+
+def test_the_container_gate_command_gives_the_same_verdict(gate_runs, tmp_path):
+    """What the Vertex AI task runs (python -c data_validation.py's source), on real artifacts."""
+    command = base_pipeline.container_data_gate("unused-image").EXECUTOR_SPEC.command
+    assert command[:2] == ["python", "-c"]
+    for run, status, text in (("several faults", 1, "Out-of-range values"), ("unseen and long", 0, "passed")):
+        root = str(gate_runs[run][0] / "root")
+        result = subprocess.run(
+            [sys.executable, "-c", command[2],
+             "--anomalies", _artifact(root, "ExampleValidator", "anomalies"),
+             "--statistics", _artifact(root, "StatisticsGen", "statistics"),
+             "--schema", _artifact(root, "ImportSchemaGen", "schema")],
+            capture_output=True, text=True, cwd=str(tmp_path),  # Not the repo: the source must stand alone.
+        )
+        assert result.returncode == status, result.stderr[-2000:]
+        assert text in (result.stdout + result.stderr)
+
+
+def test_the_local_runner_stops_before_transform_and_exits_1(tmp_path, capsys):
+    _write(str(tmp_path / "data" / "complaints.csv"), _every_tenth(_real_rows(300), consumer_disputed="2"))
+    status = pipeline_local.main(["--data-root", str(tmp_path / "data"), "--output-root", str(tmp_path / "out")])
+    assert status == 1
+    assert "feature 'consumer_disputed': Out-of-range values" in capsys.readouterr().err
+    root = tmp_path / "out" / "pipeline_root"
+    assert (root / "ExampleValidator").is_dir() and not (root / "Transform").exists()
+    assert not (tmp_path / "out" / "serving_model").exists()
