@@ -117,11 +117,19 @@ def _zip_prefix(zip_code: tf.Tensor) -> tf.Tensor:
     return tf.strings.to_number(safe_prefix, tf.float32)
 
 
+EMPTY_TOKEN = "<empty>"  # Cannot come from text: tokens are made of [a-z0-9'] only.
+
+
 def _tokenize(text: tf.Tensor) -> tf.RaggedTensor:
-    """Splits narratives into lower-case word tokens; CFPB's "XXXX" redactions become one token."""
+    """Splits narratives into lower-case word tokens; CFPB's "XXXX" redactions become one token.
+
+    A narrative with no word (missing, blank, only punctuation) becomes the one token EMPTY_TOKEN:
+    the model averages a narrative's word embeddings, and an average of nothing is NaN.
+    """
     text = tf.strings.lower(text)
     text = tf.strings.regex_replace(text, r"x{2,}", " xxxx ")
     text = tf.strings.regex_replace(text, r"[^a-z0-9' ]", " ")
+    text = tf.where(tf.strings.regex_full_match(text, r" *"), EMPTY_TOKEN, text)
     return tf.strings.split(text)
 
 

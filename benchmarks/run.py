@@ -281,7 +281,7 @@ def measure(work: str, quick: bool, log=print) -> Dict[str, Any]:
     import glob
 
     model_dir = sorted(glob.glob(os.path.join(root, "serving_model", "*")))[-1]
-    schema_path = glob.glob(os.path.join(root, "pipeline_root", "SchemaGen", "schema", "*", "schema.pbtxt"))[0]
+    schema_path = os.path.join(REPO_ROOT, "schema", "schema.pbtxt")  # What ImportSchemaGen read.
     results["serving"] = serving_latency(model_dir, rows, schema_path, repeats=50 if quick else 300)
     log("training without orchestration ...")
     plain = train_without_orchestration(root, steps, eval_steps=20)

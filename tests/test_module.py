@@ -111,7 +111,14 @@ def test_narrative_tokens_padded_to_fixed_length(transform_output):
     assert ids.shape == (2, module.NARRATIVE_LENGTH)
     assert ids[0, 0] == vocab.index(b"loan") + 1  # Ids are shifted by one: 0 is padding.
     assert ids[0, 1] == len(vocab) + 1  # "zebra" was never seen: the OOV id.
-    assert not ids[0, 2:].any() and not ids[1].any()
+    assert not ids[0, 2:].any()
+    # A missing narrative is the one (unseen, so OOV) token "<empty>", not all padding.
+    assert ids[1, 0] == len(vocab) + 1 and not ids[1, 1:].any()
+
+
+def test_a_narrative_without_words_is_the_empty_token():
+    tokens = module._tokenize(tf.constant(["", "  ", "!!! ...", "Fine."])).to_list()
+    assert tokens == [[b"<empty>"], [b"<empty>"], [b"<empty>"], [b"fine"]]
 
 
 def test_long_narrative_is_truncated():

@@ -167,3 +167,19 @@ def test_committed_data_is_the_converted_shared_sample(tmp_path):
     summary = prepare_data.prepare(str(source), str(target))
     assert summary.written == 3101 and summary.disputed == 688
     assert target.read_bytes() == (REPO_ROOT / "data_local" / "complaints.csv").read_bytes()
+
+
+def test_an_extra_column_a_huge_narrative_and_new_categories_pass_through(tmp_path):
+    """Case 11's remaining faults on a raw export: a column CFPB added, 100,000 characters of
+    narrative, and a product the tutorial's data never had."""
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    huge = ("word " * 20000)[:100000]
+    new_product = cfpb_row(narrative=huge)
+    new_product[1] = "Cryptocurrency"
+    write_csv(source, CFPB_HEADER + ["Added later"], [cfpb_row() + ["x"], new_product + ["y"]])
+    summary = prepare_data.prepare(str(source), str(target))
+    rows = read_output(target)
+    assert summary.written == 2 and not summary.rejected
+    assert list(rows[0]) == prepare_data.OUTPUT_COLUMNS  # The extra column is not carried over.
+    assert rows[1]["consumer_complaint_narrative"] == huge.strip()
+    assert rows[1]["product"] == "Cryptocurrency"
