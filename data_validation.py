@@ -144,6 +144,11 @@ def curate_schema(inferred: schema_pb2.Schema) -> schema_pb2.Schema:
     schema = schema_pb2.Schema()
     schema.CopyFrom(inferred)
     del schema.string_domain[:]
+    # Features by name, so the curation of any inference of the same columns is the same file.
+    ordered = sorted((schema_pb2.Feature.FromString(feature.SerializeToString()) for feature in schema.feature),
+                     key=lambda feature: feature.name)
+    del schema.feature[:]
+    schema.feature.extend(ordered)
     schema.default_environment[:] = [TRAINING, SERVING]
     for feature in schema.feature:
         feature.ClearField("domain")

@@ -87,7 +87,9 @@ def test_executed_notebook_scored_raw_rows_and_shows_every_artifact(local_run):
         for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
     )
     assert not [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    for expected in ("train: 2", "eval: ", "vocabulary sizes", "blessed: True", "pushed: True", "P(dispute)"):
+    for expected in ("train: 2", "eval: ", "vocabulary sizes", "blessed: True", "pushed: True", "P(dispute)",
+                     "curate_schema(this run's inferred schema) == schema/schema.pbtxt: True",
+                     "The gate would let this data through: no anomalies, no drift."):
         assert expected in text
 
 
@@ -136,7 +138,8 @@ def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
 
     blueprint = json.loads((tmp_path / "vertex" / "cfpb-consumer-disputes.json").read_text())
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
-    assert len(tasks) == 10
+    assert len(tasks) == 11
+    assert "DataValidationGate" in tasks["Transform"]["dependentTasks"]
     train_args = tasks["Trainer"]["inputs"]["parameters"]["train_args"]["runtimeValue"]["constantValue"]["stringValue"]
     assert json.loads(train_args) == {"num_steps": 1000}
 
