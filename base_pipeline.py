@@ -9,7 +9,7 @@ Vertex AI notebook).
 import dataclasses
 import inspect
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
@@ -25,9 +25,9 @@ TRAIN_STEPS = 500
 EVAL_STEPS = 20
 MIN_EVAL_AUC = 0.55
 MAX_AUC_DECREASE = 0.01
-SLICE_FEATURE_KEYS: List[str] = ["product"]
+SLICE_FEATURE_KEYS: list[str] = ["product"]
 SPLITS = ("train", "eval")
-LOCAL_BEAM_PIPELINE_ARGS: List[str] = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+LOCAL_BEAM_PIPELINE_ARGS: list[str] = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 CURATED_SCHEMA_FILE = data_validation.default_schema_file()
 
 
@@ -38,10 +38,10 @@ class PipelineComponents:
     example_gen: tfx.components.CsvExampleGen
     statistics_gen: tfx.components.StatisticsGen
     # SchemaGen (inferred from the data) or ImportSchemaGen (the curated schema/schema.pbtxt).
-    schema_gen: Union[tfx.components.SchemaGen, tfx.components.ImportSchemaGen]
+    schema_gen: tfx.components.SchemaGen | tfx.components.ImportSchemaGen
     example_validator: tfx.components.ExampleValidator
     # Stops the run on anomalies or drift; None when the pipeline only reports them.
-    data_gate: Optional[Any]
+    data_gate: Any | None
     transform: tfx.components.Transform
     trainer: tfx.components.Trainer
     model_resolver: tfx.dsl.Resolver
@@ -111,7 +111,7 @@ def check_parameters(
     min_eval_auc: float,
     max_auc_decrease: float,
     presplit: bool = False,
-    schema_file: Optional[str] = None,
+    schema_file: str | None = None,
 ) -> None:
     """Raises ValueError naming the first parameter that cannot work, or the first CSV record
     CsvExampleGen could not read (local data only)."""
@@ -182,14 +182,14 @@ def create_components(
     eval_steps: int = EVAL_STEPS,
     min_eval_auc: float = MIN_EVAL_AUC,
     max_auc_decrease: float = MAX_AUC_DECREASE,
-    vertex_region: Optional[str] = None,
-    vertex_training_args: Optional[Dict[str, Any]] = None,
-    vertex_serving_args: Optional[Dict[str, Any]] = None,
-    vertex_serving_image: Optional[str] = None,
+    vertex_region: str | None = None,
+    vertex_training_args: dict[str, Any] | None = None,
+    vertex_serving_args: dict[str, Any] | None = None,
+    vertex_serving_image: str | None = None,
     presplit: bool = False,
-    schema_file: Optional[str] = CURATED_SCHEMA_FILE,
+    schema_file: str | None = CURATED_SCHEMA_FILE,
     stop_on_data_problems: bool = True,
-    data_gate_image: Optional[str] = None,
+    data_gate_image: str | None = None,
     validate_only: bool = False,
 ) -> PipelineComponents:
     """Builds the components and wires each one's inputs to upstream outputs.
@@ -285,7 +285,7 @@ def create_components(
     )
     vertex = tfx.extensions.google_cloud_ai_platform
 
-    def vertex_config(settings: Dict[str, Any]) -> Dict[str, Any]:
+    def vertex_config(settings: dict[str, Any]) -> dict[str, Any]:
         """The custom_config that switches an extension component to Vertex AI in vertex_region."""
         return {vertex.ENABLE_VERTEX_KEY: True, vertex.VERTEX_REGION_KEY: vertex_region, **settings}
 
@@ -344,17 +344,17 @@ def create_pipeline(
     eval_steps: int = EVAL_STEPS,
     min_eval_auc: float = MIN_EVAL_AUC,
     max_auc_decrease: float = MAX_AUC_DECREASE,
-    beam_pipeline_args: Optional[List[str]] = None,
+    beam_pipeline_args: list[str] | None = None,
     metadata_connection_config=None,
     enable_cache: bool = True,
-    vertex_region: Optional[str] = None,
-    vertex_training_args: Optional[Dict[str, Any]] = None,
-    vertex_serving_args: Optional[Dict[str, Any]] = None,
-    vertex_serving_image: Optional[str] = None,
+    vertex_region: str | None = None,
+    vertex_training_args: dict[str, Any] | None = None,
+    vertex_serving_args: dict[str, Any] | None = None,
+    vertex_serving_image: str | None = None,
     presplit: bool = False,
-    schema_file: Optional[str] = CURATED_SCHEMA_FILE,
+    schema_file: str | None = CURATED_SCHEMA_FILE,
     stop_on_data_problems: bool = True,
-    data_gate_image: Optional[str] = None,
+    data_gate_image: str | None = None,
     validate_only: bool = False,
 ) -> tfx.dsl.Pipeline:
     """Returns the whole pipeline, ready for a DAG runner.

@@ -16,7 +16,7 @@ import csv
 import io
 import os
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
@@ -38,7 +38,7 @@ COMPLETE_FEATURES = (
     LABEL_KEY,
 )
 # Closed sets: CFPB's eight answers (all eight occur in the shared 2020 sample), Yes/No.
-CLOSED_DOMAINS: Dict[str, Tuple[str, ...]] = {
+CLOSED_DOMAINS: dict[str, tuple[str, ...]] = {
     "company_response": (
         "Closed",
         "Closed with explanation",
@@ -54,7 +54,7 @@ CLOSED_DOMAINS: Dict[str, Tuple[str, ...]] = {
 # The largest change in one value's share of rows (L-infinity distance) the gate lets pass
 # between the training and evaluation splits. A hash split of this data moves a share by a
 # few points; a product going from 20% to 80% of rows moves it by 60.
-DRIFT_THRESHOLDS: Dict[str, float] = {"product": 0.25, "company_response": 0.25}
+DRIFT_THRESHOLDS: dict[str, float] = {"product": 0.25, "company_response": 0.25}
 
 FIX_HINT = (
     "Fix the data (scripts/prepare_data.py converts a CFPB export), or, if the change is "
@@ -62,7 +62,7 @@ FIX_HINT = (
 )
 
 
-def check_csv_file(path: str) -> List[str]:
+def check_csv_file(path: str) -> list[str]:
     """Raises ValueError at the first record CsvExampleGen cannot read; returns the header.
 
     CsvExampleGen reads one record per line, every line with the header's number of fields,
@@ -75,12 +75,12 @@ def check_csv_file(path: str) -> List[str]:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ValueError(
-            f"{path} line {line}: bytes that are not UTF-8 ({data[error.start:error.end]!r}); "
+            f"{path} line {line}: bytes that are not UTF-8 ({data[error.start : error.end]!r}); "
             "save the file as UTF-8 (scripts/prepare_data.py reports such records)"
         ) from None
     csv.field_size_limit(2**31 - 1)
     reader = csv.reader(io.StringIO(text, newline=""))
-    header: Optional[List[str]] = None
+    header: list[str] | None = None
     last_line = 0
     for record in reader:
         first_line, last_line = last_line + 1, reader.line_num
@@ -145,8 +145,10 @@ def curate_schema(inferred: schema_pb2.Schema) -> schema_pb2.Schema:
     schema.CopyFrom(inferred)
     del schema.string_domain[:]
     # Features by name, so the curation of any inference of the same columns is the same file.
-    ordered = sorted((schema_pb2.Feature.FromString(feature.SerializeToString()) for feature in schema.feature),
-                     key=lambda feature: feature.name)
+    ordered = sorted(
+        (schema_pb2.Feature.FromString(feature.SerializeToString()) for feature in schema.feature),
+        key=lambda feature: feature.name,
+    )
     del schema.feature[:]
     schema.feature.extend(ordered)
     schema.default_environment[:] = [TRAINING, SERVING]
@@ -192,7 +194,7 @@ def _reason_text(reason: anomalies_pb2.AnomalyInfo.Reason) -> str:
     return f"{reason.short_description}: {reason.description}"
 
 
-def describe_anomalies(anomalies: anomalies_pb2.Anomalies, where: str) -> List[str]:
+def describe_anomalies(anomalies: anomalies_pb2.Anomalies, where: str) -> list[str]:
     """One line per feature: where, which feature, and TFDV's reasons."""
     lines = []
     for name, info in sorted(anomalies.anomaly_info.items()):
@@ -231,10 +233,10 @@ _DRIFT_TYPES = {
 }
 
 
-def _split_folders(artifact_uri: str) -> Dict[str, str]:
+def _split_folders(artifact_uri: str) -> dict[str, str]:
     """{split name: folder} of an artifact written per split (Split-train, Split-eval)."""
     return {
-        name.rstrip("/")[len("Split-"):]: os.path.join(artifact_uri, name.rstrip("/"))
+        name.rstrip("/")[len("Split-") :]: os.path.join(artifact_uri, name.rstrip("/"))
         for name in tf.io.gfile.listdir(artifact_uri)
         if name.startswith("Split-")
     }
@@ -253,15 +255,13 @@ def _only_file(folder: str) -> str:
     return os.path.join(folder, files[0])
 
 
-def find_problems(
-    anomalies_uri: str, statistics_uri: str, schema_uri: str, baseline_split: str = "train"
-) -> List[str]:
+def find_problems(anomalies_uri: str, statistics_uri: str, schema_uri: str, baseline_split: str = "train") -> list[str]:
     """What the gate reports: ExampleValidator's anomalies per split, then drift against train.
 
     The URIs are the artifacts' folders (local or gs://): ExampleValidator's anomalies,
     StatisticsGen's statistics and the schema the validator used.
     """
-    problems: List[str] = []
+    problems: list[str] = []
     for split, folder in sorted(_split_folders(anomalies_uri).items()):
         anomalies = _read_binary(os.path.join(folder, "SchemaDiff.pb"), anomalies_pb2.Anomalies())
         problems += describe_anomalies(anomalies, f"split {split!r}")
@@ -294,7 +294,7 @@ def check_artifacts(anomalies_uri: str, statistics_uri: str, schema_uri: str) ->
         raise DataValidationError(gate_message(problems))
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Command line of the gate, as the Vertex AI task runs it: exit status 1 on a problem."""
     parser = argparse.ArgumentParser(description="Stops a pipeline run on data anomalies or drift.")
     parser.add_argument("--anomalies", required=True, help="ExampleValidator's anomalies folder")

@@ -9,25 +9,25 @@ TFX loads this file by path in two components:
 """
 
 import os
+import sys
 
 # tensorflow-transform needs Keras 2; TF >= 2.16 makes tf.keras Keras 3 unless this is set
 # before TensorFlow is first imported.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from typing import Dict, List  # noqa: E402
 
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 import tf_keras as keras  # noqa: E402
-from tfx import v1 as tfx  # noqa: E402
 from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
 # Raw columns of data_local/*.csv.
 LABEL_KEY = "consumer_disputed"
 NARRATIVE_KEY = "consumer_complaint_narrative"
 ZIP_CODE_KEY = "zip_code"
-CATEGORICAL_KEYS: List[str] = [
+CATEGORICAL_KEYS: list[str] = [
     "product",
     "sub_product",
     "issue",
@@ -49,7 +49,7 @@ MISSING_CATEGORY = "<missing>"
 # Model and training hyperparameters (tuned against a TF-IDF logistic regression: benchmarks/).
 CATEGORICAL_EMBEDDING_DIM = 4  # 8 overfit the ~300 companies on 2,800 training rows.
 NARRATIVE_EMBEDDING_DIM = 16
-HIDDEN_UNITS: List[int] = [16]
+HIDDEN_UNITS: list[int] = [16]
 DROPOUT_RATE = 0.5  # 2,800 training rows and a 10,000-word vocabulary overfit quickly.
 WIDE_L2 = 1e-4  # L2 penalty of the wide (linear) part's weights.
 LEARNING_RATE = 1e-3
@@ -96,9 +96,7 @@ def _fill_in_missing(x: tf.Tensor) -> tf.Tensor:
     """
     if isinstance(x, tf.SparseTensor):
         default_value = "" if x.dtype == tf.string else tf.constant(-1, x.dtype)
-        x = tf.sparse.to_dense(
-            tf.SparseTensor(x.indices, x.values, [x.dense_shape[0], 1]), default_value
-        )
+        x = tf.sparse.to_dense(tf.SparseTensor(x.indices, x.values, [x.dense_shape[0], 1]), default_value)
     return tf.reshape(x, [-1])
 
 
@@ -135,7 +133,7 @@ def _tokenize(text: tf.Tensor) -> tf.RaggedTensor:
 
 # See _skip_autograph_for_tf_keras: nothing here branches on tensor values either.
 @tf.autograph.experimental.do_not_convert
-def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     """tf.Transform callback: maps raw features to the model's integer features."""
     outputs = {}
     for key in CATEGORICAL_KEYS:
@@ -151,13 +149,9 @@ def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     prefix = _zip_prefix(_fill_in_missing(inputs[ZIP_CODE_KEY]))
     known = prefix >= 0
     # Quantile boundaries are learned from the known prefixes only; unknown gets its own id.
-    boundaries = tft.quantiles(
-        tf.boolean_mask(prefix, known), num_buckets=ZIP_PREFIX_BUCKETS, epsilon=0.01
-    )
+    boundaries = tft.quantiles(tf.boolean_mask(prefix, known), num_buckets=ZIP_PREFIX_BUCKETS, epsilon=0.01)
     buckets = tft.apply_buckets(prefix, boundaries)
-    outputs[transformed_name(ZIP_CODE_KEY)] = tf.where(
-        known, buckets, tf.constant(ZIP_PREFIX_BUCKETS, tf.int64)
-    )
+    outputs[transformed_name(ZIP_CODE_KEY)] = tf.where(known, buckets, tf.constant(ZIP_PREFIX_BUCKETS, tf.int64))
 
     tokens = _tokenize(_fill_in_missing(inputs[NARRATIVE_KEY]))
     token_ids = tft.compute_and_apply_vocabulary(
@@ -168,9 +162,7 @@ def preprocessing_fn(inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
     )
     # Shift ids by one so that 0 is padding, then cut or pad every narrative to a fixed length.
     ragged_ids = tokens.with_flat_values(token_ids + 1)
-    outputs[transformed_name(NARRATIVE_KEY)] = ragged_ids.to_tensor(
-        default_value=0, shape=[None, NARRATIVE_LENGTH]
-    )
+    outputs[transformed_name(NARRATIVE_KEY)] = ragged_ids.to_tensor(default_value=0, shape=[None, NARRATIVE_LENGTH])
 
     outputs[LABEL_KEY] = _fill_in_missing(inputs[LABEL_KEY])
     return outputs
@@ -182,7 +174,7 @@ def _curve_points(train_steps: int) -> int:
 
 
 def _input_fn(
-    file_pattern: List[str],
+    file_pattern: list[str],
     data_accessor: tfx.components.DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
     batch_size: int,
@@ -195,24 +187,21 @@ def _input_fn(
     ).repeat()
 
 
-def _bucket_counts(tf_transform_output: tft.TFTransformOutput) -> Dict[str, int]:
+def _bucket_counts(tf_transform_output: tft.TFTransformOutput) -> dict[str, int]:
     """Returns the number of distinct integer ids of each transformed feature."""
     counts = {
-        transformed_name(key): tf_transform_output.vocabulary_size_by_name(vocabulary_name(key))
-        + OOV_BUCKETS
+        transformed_name(key): tf_transform_output.vocabulary_size_by_name(vocabulary_name(key)) + OOV_BUCKETS
         for key in CATEGORICAL_KEYS
     }
     counts[transformed_name(ZIP_CODE_KEY)] = ZIP_PREFIX_BUCKETS + 1
     # +1 for the padding id 0.
     counts[transformed_name(NARRATIVE_KEY)] = (
-        tf_transform_output.vocabulary_size_by_name(vocabulary_name(NARRATIVE_KEY))
-        + OOV_BUCKETS
-        + 1
+        tf_transform_output.vocabulary_size_by_name(vocabulary_name(NARRATIVE_KEY)) + OOV_BUCKETS + 1
     )
     return counts
 
 
-def build_keras_model(bucket_counts: Dict[str, int]) -> keras.Model:
+def build_keras_model(bucket_counts: dict[str, int]) -> keras.Model:
     """Builds the dispute classifier, a wide-and-deep model.
 
     Deep part: an embedding of every categorical feature and the average of the narrative's word
@@ -231,9 +220,7 @@ def build_keras_model(bucket_counts: Dict[str, int]) -> keras.Model:
 
     name = transformed_name(NARRATIVE_KEY)
     inputs[name] = keras.layers.Input(shape=(NARRATIVE_LENGTH,), name=name, dtype=tf.int64)
-    words = keras.layers.Embedding(
-        bucket_counts[name], NARRATIVE_EMBEDDING_DIM, mask_zero=True
-    )(inputs[name])
+    words = keras.layers.Embedding(bucket_counts[name], NARRATIVE_EMBEDDING_DIM, mask_zero=True)(inputs[name])
     deep.append(keras.layers.GlobalAveragePooling1D()(words))
     wide.append(keras.layers.CategoryEncoding(bucket_counts[name], output_mode="multi_hot")(inputs[name]))
 
@@ -242,9 +229,9 @@ def build_keras_model(bucket_counts: Dict[str, int]) -> keras.Model:
         x = keras.layers.Dense(units, activation="relu")(x)
         x = keras.layers.Dropout(DROPOUT_RATE)(x)
     deep_logit = keras.layers.Dense(1, name="deep_logit")(x)
-    wide_logit = keras.layers.Dense(
-        1, kernel_regularizer=keras.regularizers.l2(WIDE_L2), name="wide_logit"
-    )(keras.layers.concatenate(wide))
+    wide_logit = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(WIDE_L2), name="wide_logit")(
+        keras.layers.concatenate(wide)
+    )
     logit = keras.layers.Add()([deep_logit, wide_logit])
     output = keras.layers.Activation("sigmoid", name="dispute_probability")(logit)
 
@@ -268,7 +255,7 @@ def make_serving_fn(model: keras.Model, tf_transform_output: tft.TFTransformOutp
         input_signature=[tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")],
         autograph=False,  # See preprocessing_fn.
     )
-    def serve_tf_examples_fn(serialized_examples: tf.Tensor) -> Dict[str, tf.Tensor]:
+    def serve_tf_examples_fn(serialized_examples: tf.Tensor) -> dict[str, tf.Tensor]:
         raw_features = tf.io.parse_example(serialized_examples, raw_feature_spec)
         transformed = model.tft_layer(raw_features)
         features = {name: transformed[name] for name in model.input_names}
@@ -277,7 +264,7 @@ def make_serving_fn(model: keras.Model, tf_transform_output: tft.TFTransformOutp
     return serve_tf_examples_fn
 
 
-def serialize_raw_examples(rows: List[Dict[str, str]], schema: schema_pb2.Schema) -> List[bytes]:
+def serialize_raw_examples(rows: list[dict[str, str]], schema: schema_pb2.Schema) -> list[bytes]:
     """Encodes CSV rows as the serving signature expects them: tf.Examples typed by the raw schema.
 
     Empty fields are left out, as a missing value is in the training data, and so is the label.
@@ -303,12 +290,8 @@ def serialize_raw_examples(rows: List[Dict[str, str]], schema: schema_pb2.Schema
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer callback: trains the model and saves it with its serving signature."""
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    train_dataset = _input_fn(
-        fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE
-    )
-    eval_dataset = _input_fn(
-        fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE
-    )
+    train_dataset = _input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE)
+    eval_dataset = _input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE)
     model = build_keras_model(_bucket_counts(tf_transform_output))
     model.summary()
 
@@ -322,7 +305,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         validation_data=eval_dataset,
         validation_steps=fn_args.eval_steps,
         callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
-        verbose=2,
+        # Progress bars in a notebook (InteractiveContext trains in the kernel); a line per
+        # epoch in the logs of LocalDagRunner and Vertex AI.
+        verbose=1 if "ipykernel" in sys.modules else 2,
     )
 
     signatures = {"serving_default": make_serving_fn(model, tf_transform_output)}

@@ -9,7 +9,7 @@ with unchanged inputs reuses every component's earlier outputs.
 import argparse
 import os
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
@@ -21,30 +21,51 @@ import data_validation  # noqa: E402
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Parses the command line, builds the pipeline and runs it to completion."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", default=os.path.join(REPO_ROOT, "data_local"))
-    parser.add_argument("--output-root", default=os.path.join(REPO_ROOT, "outputs", "pipeline_local"),
-                        help="pipeline root, metadata.sqlite and serving_model/ go here")
+    parser.add_argument(
+        "--output-root",
+        default=os.path.join(REPO_ROOT, "outputs", "pipeline_local"),
+        help="pipeline root, metadata.sqlite and serving_model/ go here",
+    )
     parser.add_argument("--train-steps", type=int, default=base_pipeline.TRAIN_STEPS)
     parser.add_argument("--eval-steps", type=int, default=base_pipeline.EVAL_STEPS)
     parser.add_argument("--min-eval-auc", type=float, default=base_pipeline.MIN_EVAL_AUC)
     parser.add_argument("--max-auc-decrease", type=float, default=base_pipeline.MAX_AUC_DECREASE)
     parser.add_argument("--no-cache", action="store_true", help="run every component again")
-    parser.add_argument("--presplit", action="store_true",
-                        help="data root holds train/ and eval/ folders: use that split instead of hashing rows")
-    parser.add_argument("--schema-file", default=base_pipeline.CURATED_SCHEMA_FILE,
-                        help="the curated schema ImportSchemaGen reads (default: schema/schema.pbtxt)")
-    parser.add_argument("--infer-schema", action="store_true",
-                        help="infer the schema from the data with SchemaGen instead of reading --schema-file")
-    parser.add_argument("--no-data-gate", action="store_true",
-                        help="report data anomalies and drift without stopping before Transform")
-    parser.add_argument("--validate-only", action="store_true",
-                        help="run only ExampleGen, StatisticsGen, the schema, ExampleValidator and the gate")
-    parser.add_argument("--beam-arg", action="append", dest="beam_args", metavar="ARG",
-                        help="a Beam option replacing the in-process defaults, e.g. "
-                        "--beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2")
+    parser.add_argument(
+        "--presplit",
+        action="store_true",
+        help="data root holds train/ and eval/ folders: use that split instead of hashing rows",
+    )
+    parser.add_argument(
+        "--schema-file",
+        default=base_pipeline.CURATED_SCHEMA_FILE,
+        help="the curated schema ImportSchemaGen reads (default: schema/schema.pbtxt)",
+    )
+    parser.add_argument(
+        "--infer-schema",
+        action="store_true",
+        help="infer the schema from the data with SchemaGen instead of reading --schema-file",
+    )
+    parser.add_argument(
+        "--no-data-gate", action="store_true", help="report data anomalies and drift without stopping before Transform"
+    )
+    parser.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="run only ExampleGen, StatisticsGen, the schema, ExampleValidator and the gate",
+    )
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        dest="beam_args",
+        metavar="ARG",
+        help="a Beam option replacing the in-process defaults, e.g. "
+        "--beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2",
+    )
     args = parser.parse_args(argv)
 
     output_root = os.path.abspath(args.output_root)

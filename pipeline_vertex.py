@@ -25,7 +25,8 @@ import json
 import os
 import re
 import sys
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
@@ -106,7 +107,7 @@ class VertexSettings:
     dataflow_machine_type: str = "n1-standard-2"
     dataflow_max_workers: int = 4
     dataflow_sdk_image: str = ""
-    labels: Dict[str, str] = dataclasses.field(default_factory=dict)
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def gcs_root(self) -> str:
@@ -122,7 +123,7 @@ class VertexSettings:
         return f"{self.gcs_root}/serving_model"
 
 
-def placeholders(settings: VertexSettings) -> List[str]:
+def placeholders(settings: VertexSettings) -> list[str]:
     """Names the settings that still hold a placeholder (or nothing) instead of a real value."""
     found = []
     for name, placeholder in (
@@ -136,7 +137,7 @@ def placeholders(settings: VertexSettings) -> List[str]:
     return found
 
 
-def resolve_dry_run(settings: VertexSettings, dry_run: Optional[bool]) -> bool:
+def resolve_dry_run(settings: VertexSettings, dry_run: bool | None) -> bool:
     """None means: a dry run while any of project, bucket, service_account is a placeholder."""
     return bool(placeholders(settings)) if dry_run is None else bool(dry_run)
 
@@ -159,48 +160,77 @@ def check_settings(settings: VertexSettings, dry_run: bool) -> None:
             f"dry_run is off but {', '.join(missing)} still hold placeholders or are empty: set your "
             "own GCP project, Cloud Storage bucket and service account (README, Vertex AI), or keep dry_run on",
         )
-    _require(bool(_PROJECT_RE.match(settings.project or "")),
-             f"project {settings.project!r} is not a GCP project id (6-30 lowercase letters, digits, hyphens)")
-    _require(bool(_REGION_RE.match(settings.region or "")),
-             f"region {settings.region!r} is not a Google Cloud region such as 'us-central1'")
-    _require(not (settings.bucket or "").startswith("gs://"),
-             f"bucket {settings.bucket!r}: give the bucket's name, without 'gs://'")
-    _require(bool(_BUCKET_RE.match(settings.bucket or "")),
-             f"bucket {settings.bucket!r} is not a Cloud Storage bucket name")
-    _require(bool(_SERVICE_ACCOUNT_RE.match(settings.service_account or "")),
-             f"service_account {settings.service_account!r} is not a service account email "
-             "(name@project.iam.gserviceaccount.com)")
-    _require(bool(_PIPELINE_NAME_RE.match(settings.pipeline_name or "")),
-             f"pipeline_name {settings.pipeline_name!r}: use lowercase letters, digits and hyphens (at most 128)")
+    _require(
+        bool(_PROJECT_RE.match(settings.project or "")),
+        f"project {settings.project!r} is not a GCP project id (6-30 lowercase letters, digits, hyphens)",
+    )
+    _require(
+        bool(_REGION_RE.match(settings.region or "")),
+        f"region {settings.region!r} is not a Google Cloud region such as 'us-central1'",
+    )
+    _require(
+        not (settings.bucket or "").startswith("gs://"),
+        f"bucket {settings.bucket!r}: give the bucket's name, without 'gs://'",
+    )
+    _require(
+        bool(_BUCKET_RE.match(settings.bucket or "")), f"bucket {settings.bucket!r} is not a Cloud Storage bucket name"
+    )
+    _require(
+        bool(_SERVICE_ACCOUNT_RE.match(settings.service_account or "")),
+        f"service_account {settings.service_account!r} is not a service account email "
+        "(name@project.iam.gserviceaccount.com)",
+    )
+    _require(
+        bool(_PIPELINE_NAME_RE.match(settings.pipeline_name or "")),
+        f"pipeline_name {settings.pipeline_name!r}: use lowercase letters, digits and hyphens (at most 128)",
+    )
     base_pipeline.check_parameters(
-        data_root="gs://", module_file="gs://", train_steps=settings.train_steps, eval_steps=settings.eval_steps,
-        min_eval_auc=settings.min_eval_auc, max_auc_decrease=settings.max_auc_decrease,
+        data_root="gs://",
+        module_file="gs://",
+        train_steps=settings.train_steps,
+        eval_steps=settings.eval_steps,
+        min_eval_auc=settings.min_eval_auc,
+        max_auc_decrease=settings.max_auc_decrease,
     )
     for name in ("training_machine_type", "serving_machine_type", "dataflow_machine_type"):
         value = getattr(settings, name)
-        _require(bool(_MACHINE_TYPE_RE.match(value or "")), f"{name} {value!r} is not a machine type such as 'n1-standard-4'")
+        _require(
+            bool(_MACHINE_TYPE_RE.match(value or "")), f"{name} {value!r} is not a machine type such as 'n1-standard-4'"
+        )
     count = settings.accelerator_count
-    _require(isinstance(count, int) and not isinstance(count, bool) and count >= 0,
-             f"accelerator_count must be a non-negative integer, got {count!r}")
-    _require(bool(settings.accelerator_type) == (count > 0),
-             f"accelerator_type {settings.accelerator_type!r} and accelerator_count {count!r} go together: "
-             "both set (e.g. 'NVIDIA_TESLA_T4' and 1) or neither")
-    _require(not settings.accelerator_type or bool(_ACCELERATOR_RE.match(settings.accelerator_type)),
-             f"accelerator_type {settings.accelerator_type!r} is not a Vertex AI accelerator such as 'NVIDIA_TESLA_T4'")
+    _require(
+        isinstance(count, int) and not isinstance(count, bool) and count >= 0,
+        f"accelerator_count must be a non-negative integer, got {count!r}",
+    )
+    _require(
+        bool(settings.accelerator_type) == (count > 0),
+        f"accelerator_type {settings.accelerator_type!r} and accelerator_count {count!r} go together: "
+        "both set (e.g. 'NVIDIA_TESLA_T4' and 1) or neither",
+    )
+    _require(
+        not settings.accelerator_type or bool(_ACCELERATOR_RE.match(settings.accelerator_type)),
+        f"accelerator_type {settings.accelerator_type!r} is not a Vertex AI accelerator such as 'NVIDIA_TESLA_T4'",
+    )
     workers = settings.dataflow_max_workers
-    _require(isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1,
-             f"dataflow_max_workers must be a positive integer, got {workers!r}")
-    _require(bool((settings.endpoint_name or "").strip()) and len(settings.endpoint_name) <= 128,
-             f"endpoint_name {settings.endpoint_name!r} must be 1 to 128 characters")
+    _require(
+        isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1,
+        f"dataflow_max_workers must be a positive integer, got {workers!r}",
+    )
+    _require(
+        bool((settings.endpoint_name or "").strip()) and len(settings.endpoint_name) <= 128,
+        f"endpoint_name {settings.endpoint_name!r} must be 1 to 128 characters",
+    )
     for key, value in settings.labels.items():
-        _require(bool(_LABEL_KEY_RE.match(str(key))) and bool(_LABEL_VALUE_RE.match(str(value))),
-                 f"label {key!r}: {value!r}: keys and values must be lowercase letters, digits, '_' or '-'")
+        _require(
+            bool(_LABEL_KEY_RE.match(str(key))) and bool(_LABEL_VALUE_RE.match(str(value))),
+            f"label {key!r}: {value!r}: keys and values must be lowercase letters, digits, '_' or '-'",
+        )
 
 
 # --- What the shared pipeline gets on Vertex AI -----------------------------------------------
 
 
-def default_serving_image(region: str, tensorflow_version: Optional[str] = None) -> str:
+def default_serving_image(region: str, tensorflow_version: str | None = None) -> str:
     """Returns Vertex AI's prebuilt TensorFlow prediction image for this TensorFlow version.
 
     Vertex AI publishes these images for TensorFlow up to 2.15 (aiplatform lists them in
@@ -228,7 +258,7 @@ def default_serving_image(region: str, tensorflow_version: Optional[str] = None)
     raise ValueError(f"Vertex AI publishes no prebuilt prediction image for TensorFlow {major}.x: set serving_image")
 
 
-def beam_pipeline_args(settings: VertexSettings) -> List[str]:
+def beam_pipeline_args(settings: VertexSettings) -> list[str]:
     """Beam options of the Beam-based components: Dataflow, or the in-container DirectRunner."""
     if not settings.use_dataflow:
         return list(base_pipeline.LOCAL_BEAM_PIPELINE_ARGS)
@@ -247,11 +277,11 @@ def beam_pipeline_args(settings: VertexSettings) -> List[str]:
     ]
 
 
-def vertex_training_args(settings: VertexSettings) -> Optional[Dict[str, Any]]:
+def vertex_training_args(settings: VertexSettings) -> dict[str, Any] | None:
     """The Vertex AI CustomJob the extension Trainer launches, or None to train in the pipeline."""
     if not settings.use_vertex_training:
         return None
-    machine_spec: Dict[str, Any] = {"machine_type": settings.training_machine_type}
+    machine_spec: dict[str, Any] = {"machine_type": settings.training_machine_type}
     if settings.accelerator_count:
         machine_spec.update(accelerator_type=settings.accelerator_type, accelerator_count=settings.accelerator_count)
     return {
@@ -265,7 +295,7 @@ def vertex_training_args(settings: VertexSettings) -> Optional[Dict[str, Any]]:
     }
 
 
-def vertex_serving_args(settings: VertexSettings) -> Optional[Dict[str, Any]]:
+def vertex_serving_args(settings: VertexSettings) -> dict[str, Any] | None:
     """How the extension Pusher deploys the blessed model to an endpoint, or None to copy it to GCS."""
     if not settings.use_vertex_endpoint:
         return None
@@ -295,7 +325,7 @@ class GcsInputs:
     data_root: str
     module_file: str
     schema_file: str
-    uploads: List[Upload]
+    uploads: list[Upload]
 
 
 def _fingerprint(paths: Sequence[str]) -> str:
@@ -307,8 +337,9 @@ def _fingerprint(paths: Sequence[str]) -> str:
     return digest.hexdigest()[:12]
 
 
-def plan_uploads(settings: VertexSettings, data_dir: str, module_file: str,
-                 schema_file: str = base_pipeline.CURATED_SCHEMA_FILE) -> GcsInputs:
+def plan_uploads(
+    settings: VertexSettings, data_dir: str, module_file: str, schema_file: str = base_pipeline.CURATED_SCHEMA_FILE
+) -> GcsInputs:
     """Plans the copies of data_dir's CSV files, module.py and the curated schema to the bucket.
 
     Each goes to a folder named by a hash of its contents, so that changed data, a changed
@@ -336,10 +367,11 @@ def plan_uploads(settings: VertexSettings, data_dir: str, module_file: str,
 def upload(inputs: GcsInputs, settings: VertexSettings, credentials) -> None:
     """Copies the planned files to Cloud Storage (needs the network and write access to the bucket)."""
     from google.cloud import storage
+    from tqdm.auto import tqdm
 
     client = storage.Client(project=settings.project, credentials=credentials)
-    for item in inputs.uploads:
-        bucket_name, _, blob_name = item.destination[len("gs://"):].partition("/")
+    for item in tqdm(inputs.uploads, desc="uploading", unit="file"):
+        bucket_name, _, blob_name = item.destination[len("gs://") :].partition("/")
         client.bucket(bucket_name).blob(blob_name).upload_from_filename(item.source)
         print(f"uploaded {item.source} -> {item.destination}")
 
@@ -396,7 +428,7 @@ def create_vertex_pipeline(settings: VertexSettings, inputs: GcsInputs) -> tfx_v
     )
 
 
-def compile_pipeline(settings: VertexSettings, inputs: GcsInputs, output_file: str) -> Dict[str, Any]:
+def compile_pipeline(settings: VertexSettings, inputs: GcsInputs, output_file: str) -> dict[str, Any]:
     """Compiles the pipeline to a Vertex AI Pipelines JSON blueprint, validates it and returns it."""
     output_dir, filename = os.path.split(os.path.abspath(output_file))
     os.makedirs(output_dir, exist_ok=True)
@@ -414,14 +446,14 @@ def compile_pipeline(settings: VertexSettings, inputs: GcsInputs, output_file: s
     return blueprint
 
 
-def _tasks(blueprint: Dict[str, Any]) -> Dict[str, Any]:
+def _tasks(blueprint: dict[str, Any]) -> dict[str, Any]:
     return blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
 
 
-def task_order(blueprint: Dict[str, Any]) -> List[str]:
+def task_order(blueprint: dict[str, Any]) -> list[str]:
     """The tasks, each after every task it depends on (ties by name); ValueError on a cycle."""
     dependencies = {name: set(task.get("dependentTasks", [])) for name, task in _tasks(blueprint).items()}
-    order: List[str] = []
+    order: list[str] = []
     while dependencies:
         ready = sorted(name for name, needs in dependencies.items() if needs <= set(order))
         if not ready:
@@ -432,13 +464,13 @@ def task_order(blueprint: Dict[str, Any]) -> List[str]:
     return order
 
 
-def _executor(blueprint: Dict[str, Any], task_name: str) -> Dict[str, Any]:
+def _executor(blueprint: dict[str, Any], task_name: str) -> dict[str, Any]:
     spec = blueprint["pipelineSpec"]
     component = _tasks(blueprint)[task_name]["componentRef"]["name"]
     return spec["deploymentSpec"]["executors"][spec["components"][component]["executorLabel"]]
 
 
-def task_parameters(blueprint: Dict[str, Any], task_name: str) -> Dict[str, Any]:
+def task_parameters(blueprint: dict[str, Any], task_name: str) -> dict[str, Any]:
     """A task's constant parameters, JSON strings decoded (e.g. custom_config as a dict)."""
     parameters = {}
     for name, value in _tasks(blueprint)[task_name].get("inputs", {}).get("parameters", {}).items():
@@ -456,13 +488,15 @@ def task_parameters(blueprint: Dict[str, Any], task_name: str) -> Dict[str, Any]
     return parameters
 
 
-def validate_blueprint(blueprint: Dict[str, Any], settings: VertexSettings) -> None:
+def validate_blueprint(blueprint: dict[str, Any], settings: VertexSettings) -> None:
     """Raises ValueError unless the blueprint is complete and consistent with the settings."""
     for key in ("displayName", "pipelineSpec", "runtimeConfig"):
         _require(key in blueprint, f"the blueprint has no {key!r}")
-    _require(blueprint["runtimeConfig"].get("gcsOutputDirectory") == settings.pipeline_root,
-             f"the blueprint writes to {blueprint['runtimeConfig'].get('gcsOutputDirectory')!r}, "
-             f"not to {settings.pipeline_root!r}")
+    _require(
+        blueprint["runtimeConfig"].get("gcsOutputDirectory") == settings.pipeline_root,
+        f"the blueprint writes to {blueprint['runtimeConfig'].get('gcsOutputDirectory')!r}, "
+        f"not to {settings.pipeline_root!r}",
+    )
     tasks = _tasks(blueprint)
     for name, task in tasks.items():
         for upstream in task.get("dependentTasks", []):
@@ -471,18 +505,20 @@ def validate_blueprint(blueprint: Dict[str, Any], settings: VertexSettings) -> N
     for name in tasks:
         container = _executor(blueprint, name).get("container")
         if container is not None:
-            _require(container["image"] == TFX_IMAGE,
-                     f"task {name!r} runs image {container['image']!r}, not the compiling TFX's {TFX_IMAGE!r}")
+            _require(
+                container["image"] == TFX_IMAGE,
+                f"task {name!r} runs image {container['image']!r}, not the compiling TFX's {TFX_IMAGE!r}",
+            )
 
 
-def beam_options(blueprint: Dict[str, Any], task_name: str) -> List[str]:
+def beam_options(blueprint: dict[str, Any], task_name: str) -> list[str]:
     """The Beam options a task's container gets (after TFX's own executor arguments)."""
     args = _executor(blueprint, task_name).get("container", {}).get("args", [])
     marker = "--json_serialized_invocation_args"
-    return args[args.index(marker) + 2:] if marker in args else []
+    return args[args.index(marker) + 2 :] if marker in args else []
 
 
-def summarize(blueprint: Dict[str, Any]) -> List[Dict[str, Any]]:
+def summarize(blueprint: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per task, in run order: what runs, in which image, after what, with which settings."""
     rows = []
     for name in task_order(blueprint):
@@ -496,15 +532,20 @@ def summarize(blueprint: Dict[str, Any]) -> List[Dict[str, Any]]:
         else:
             runs = "ML Metadata query (" + ", ".join(executor) + ")"
         beam_args = beam_options(blueprint, name)
-        rows.append({
-            "task": name,
-            "after": ", ".join(sorted(_tasks(blueprint)[name].get("dependentTasks", []))),
-            "runs": runs,
-            "image": container["image"] if container else "(none: runs in Vertex AI)",
-            "custom_config": sorted((parameters.get("custom_config") or {}).keys()),
-            "beam_runner": next((arg.split("=", 1)[1] for arg in beam_args if arg.startswith("--runner=")), "DirectRunner")
-            if name in BEAM_COMPONENTS else "",
-        })
+        rows.append(
+            {
+                "task": name,
+                "after": ", ".join(sorted(_tasks(blueprint)[name].get("dependentTasks", []))),
+                "runs": runs,
+                "image": container["image"] if container else "(none: runs in Vertex AI)",
+                "custom_config": sorted((parameters.get("custom_config") or {}).keys()),
+                "beam_runner": next(
+                    (arg.split("=", 1)[1] for arg in beam_args if arg.startswith("--runner=")), "DirectRunner"
+                )
+                if name in BEAM_COMPONENTS
+                else "",
+            }
+        )
     return rows
 
 
@@ -527,7 +568,7 @@ def credentials_for(dry_run: bool):
     return credentials
 
 
-def job_labels(settings: VertexSettings) -> Dict[str, str]:
+def job_labels(settings: VertexSettings) -> dict[str, str]:
     return {"tutorial": "tfx-cfpb", "tfx-version": tfx.__version__.replace(".", "-"), **settings.labels}
 
 
@@ -550,8 +591,10 @@ def build_pipeline_job(settings: VertexSettings, blueprint_path: str, credential
 def submit(job, settings: VertexSettings, wait: bool = False) -> str:
     """Submits the job as the service account; returns its console link. Needs the network."""
     job.submit(service_account=settings.service_account)
-    link = (f"https://console.cloud.google.com/vertex-ai/locations/{settings.region}/pipelines/runs/"
-            f"{job.name}?project={settings.project}")
+    link = (
+        f"https://console.cloud.google.com/vertex-ai/locations/{settings.region}/pipelines/runs/"
+        f"{job.name}?project={settings.project}"
+    )
     print("submitted:", job.resource_name)
     print("follow it:", link)
     if wait:
@@ -560,7 +603,7 @@ def submit(job, settings: VertexSettings, wait: bool = False) -> str:
     return link
 
 
-def endpoint_instances(serialized_examples: Sequence[bytes]) -> List[Dict[str, Any]]:
+def endpoint_instances(serialized_examples: Sequence[bytes]) -> list[dict[str, Any]]:
     """The serving signature's input as a Vertex AI prediction request: base64 tf.Examples."""
     return [{"examples": {"b64": base64.b64encode(example).decode("ascii")}} for example in serialized_examples]
 
@@ -570,8 +613,10 @@ def find_endpoint(settings: VertexSettings, credentials):
     from google.cloud import aiplatform
 
     found = aiplatform.Endpoint.list(
-        filter=f'display_name="{settings.endpoint_name}"', project=settings.project,
-        location=settings.region, credentials=credentials,
+        filter=f'display_name="{settings.endpoint_name}"',
+        project=settings.project,
+        location=settings.region,
+        credentials=credentials,
     )
     return found[0] if found else None
 
@@ -598,14 +643,18 @@ class Prepared:
     dry_run: bool
     inputs: GcsInputs
     blueprint_path: str
-    blueprint: Dict[str, Any]
+    blueprint: dict[str, Any]
     job: Any
     credentials: Any
 
 
-def prepare(settings: VertexSettings, dry_run: Optional[bool], output_dir: str,
-            data_dir: str = os.path.join(REPO_ROOT, "data_local"),
-            module_file: str = os.path.join(REPO_ROOT, "module.py")) -> Prepared:
+def prepare(
+    settings: VertexSettings,
+    dry_run: bool | None,
+    output_dir: str,
+    data_dir: str = os.path.join(REPO_ROOT, "data_local"),
+    module_file: str = os.path.join(REPO_ROOT, "module.py"),
+) -> Prepared:
     """Checks, uploads (unless a dry run), compiles and builds the PipelineJob, in that order."""
     dry_run = resolve_dry_run(settings, dry_run)
     check_settings(settings, dry_run)
@@ -626,8 +675,12 @@ def describe(prepared: Prepared) -> str:
     verb = "would upload" if prepared.dry_run else "uploaded"
     lines += [f"{verb}: {item.source} -> {item.destination}" for item in prepared.inputs.uploads]
     size = os.path.getsize(prepared.blueprint_path)
-    lines += ["", f"blueprint: {prepared.blueprint_path} ({size:,} bytes, {len(_tasks(prepared.blueprint))} tasks)",
-              f"image: {TFX_IMAGE}", ""]
+    lines += [
+        "",
+        f"blueprint: {prepared.blueprint_path} ({size:,} bytes, {len(_tasks(prepared.blueprint))} tasks)",
+        f"image: {TFX_IMAGE}",
+        "",
+    ]
     request = prepared.job.to_dict()
     lines += [
         f"{'would submit' if prepared.dry_run else 'submits'} PipelineJob to "
@@ -640,36 +693,53 @@ def describe(prepared: Prepared) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """The command line: same settings as the notebook's parameters cell."""
     defaults = VertexSettings()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     for field in dataclasses.fields(VertexSettings):
         if field.name == "labels":
             continue
         flag = "--" + field.name.replace("_", "-")
         default = getattr(defaults, field.name)
         if isinstance(default, bool):
-            parser.add_argument(flag, type=lambda text: text.lower() in ("1", "true", "yes", "on"), default=default,
-                                metavar="true|false")
+            parser.add_argument(
+                flag,
+                type=lambda text: text.lower() in ("1", "true", "yes", "on"),
+                default=default,
+                metavar="true|false",
+            )
         else:
             parser.add_argument(flag, type=type(default), default=default)
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra job label")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", dest="dry_run", action="store_true", default=None,
-                      help="check and compile only (the default while project, bucket or service account is a placeholder)")
+    mode.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        default=None,
+        help="check and compile only (the default while project, bucket or service account is a placeholder)",
+    )
     mode.add_argument("--submit", dest="dry_run", action="store_false", help="upload, compile and submit")
     parser.add_argument("--wait", action="store_true", help="wait for the submitted run to finish")
-    parser.add_argument("--delete-endpoint", action="store_true",
-                        help="only undeploy and delete the endpoint named --endpoint-name (stops its billing)")
-    parser.add_argument("--output-dir", default=os.path.join(REPO_ROOT, "outputs", "vertex_ai"),
-                        help="where the JSON blueprint is written")
+    parser.add_argument(
+        "--delete-endpoint",
+        action="store_true",
+        help="only undeploy and delete the endpoint named --endpoint-name (stops its billing)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default=os.path.join(REPO_ROOT, "outputs", "vertex_ai"),
+        help="where the JSON blueprint is written",
+    )
     parser.add_argument("--data-dir", default=os.path.join(REPO_ROOT, "data_local"))
     args = vars(parser.parse_args(argv))
     labels = dict(item.split("=", 1) for item in args.pop("label") if "=" in item)
     dry_run, wait, output_dir, data_dir, delete = (
-        args.pop(key) for key in ("dry_run", "wait", "output_dir", "data_dir", "delete_endpoint"))
+        args.pop(key) for key in ("dry_run", "wait", "output_dir", "data_dir", "delete_endpoint")
+    )
     settings = VertexSettings(**args, labels=labels)
     if delete:
         try:

@@ -22,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -37,13 +38,13 @@ MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num
 # --- Data made at benchmark time -------------------------------------------------------------
 
 
-def read_rows(path: str = DATA_CSV) -> Tuple[List[str], List[Dict[str, str]]]:
+def read_rows(path: str = DATA_CSV) -> tuple[list[str], list[dict[str, str]]]:
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         return list(reader.fieldnames), list(reader)
 
 
-def write_rows(path: str, header: Sequence[str], rows: Sequence[Dict[str, str]]) -> None:
+def write_rows(path: str, header: Sequence[str], rows: Sequence[dict[str, str]]) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
@@ -51,7 +52,7 @@ def write_rows(path: str, header: Sequence[str], rows: Sequence[Dict[str, str]])
         writer.writerows(rows)
 
 
-def perturb(row: Dict[str, str], rng: random.Random) -> Dict[str, str]:
+def perturb(row: dict[str, str], rng: random.Random) -> dict[str, str]:
     """A light change of a resampled row: one narrative word dropped and two neighbours swapped.
 
     Copies must differ, or the hash split would send every copy of a row to the same split.
@@ -64,14 +65,14 @@ def perturb(row: Dict[str, str], rng: random.Random) -> Dict[str, str]:
     return dict(row, consumer_complaint_narrative=" ".join(words))
 
 
-def resample(rows: Sequence[Dict[str, str]], factor: int, seed: int = 0) -> List[Dict[str, str]]:
+def resample(rows: Sequence[dict[str, str]], factor: int, seed: int = 0) -> list[dict[str, str]]:
     """factor x the rows: the originals once, the rest drawn with replacement and perturbed."""
     rng = random.Random(seed)
     extra = [perturb(rng.choice(rows), rng) for _ in range(len(rows) * (factor - 1))]
     return list(rows) + extra
 
 
-def random_split(rows: Sequence[Dict[str, str]], seed: int, eval_fraction: float = 0.1):
+def random_split(rows: Sequence[dict[str, str]], seed: int, eval_fraction: float = 0.1):
     """A seeded train/eval split of the rows (the same one for the pipeline and the baseline)."""
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)
@@ -82,10 +83,19 @@ def random_split(rows: Sequence[Dict[str, str]], seed: int, eval_fraction: float
 # --- Running the pipeline and reading ML Metadata --------------------------------------------
 
 
-def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequence[str] = ()) -> Dict[str, Any]:
+def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequence[str] = ()) -> dict[str, Any]:
     """Runs pipeline_local.py in a child process; returns wall time, peak memory, per-component times."""
-    command = [sys.executable, os.path.join(REPO_ROOT, "pipeline_local.py"), "--data-root", data_root,
-               "--output-root", output_root, "--train-steps", str(train_steps), *extra]
+    command = [
+        sys.executable,
+        os.path.join(REPO_ROOT, "pipeline_local.py"),
+        "--data-root",
+        data_root,
+        "--output-root",
+        output_root,
+        "--train-steps",
+        str(train_steps),
+        *extra,
+    ]
     log_path = output_root + ".log"
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     started = time.perf_counter()
@@ -101,7 +111,7 @@ def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequ
     return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "components": components}
 
 
-def component_times(metadata_path: str) -> Dict[str, Dict[str, Any]]:
+def component_times(metadata_path: str) -> dict[str, dict[str, Any]]:
     """Per component of the latest run: seconds from registration to last update, and its state."""
     from ml_metadata.metadata_store import metadata_store
     from ml_metadata.proto import metadata_store_pb2
@@ -124,25 +134,29 @@ def component_times(metadata_path: str) -> Dict[str, Dict[str, Any]]:
     return result
 
 
-def evaluation(output_root: str) -> Dict[str, float]:
+def evaluation(output_root: str) -> dict[str, float]:
     """The Evaluator's overall AUC, accuracy and example count of the latest run."""
     import glob
 
     import tensorflow_model_analysis as tfma
 
-    path = max(glob.glob(os.path.join(output_root, "pipeline_root", "Evaluator", "evaluation", "*")), key=os.path.getmtime)
+    path = max(
+        glob.glob(os.path.join(output_root, "pipeline_root", "Evaluator", "evaluation", "*")), key=os.path.getmtime
+    )
     for slice_key, metrics in tfma.load_eval_result(path).slicing_metrics:
         if not slice_key:
             values = metrics[""][""]
-            return {name: values[key]["doubleValue"] for name, key in
-                    (("auc", "auc"), ("accuracy", "binary_accuracy"), ("examples", "example_count"))}
+            return {
+                name: values[key]["doubleValue"]
+                for name, key in (("auc", "auc"), ("accuracy", "binary_accuracy"), ("examples", "example_count"))
+            }
     raise RuntimeError(f"no overall slice in {path}")
 
 
 # --- Serving, the baseline, and the model without orchestration -------------------------------
 
 
-def serving_latency(model_dir: str, rows: Sequence[Dict[str, str]], schema_path: str, repeats: int) -> Dict[str, Any]:
+def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], schema_path: str, repeats: int) -> dict[str, Any]:
     import tensorflow as tf
     import tensorflow_data_validation as tfdv
 
@@ -152,8 +166,9 @@ def serving_latency(model_dir: str, rows: Sequence[Dict[str, str]], schema_path:
     serve = tf.saved_model.load(model_dir).signatures["serving_default"]
     result = {}
     for batch in (1, 256):
-        requests = [tf.constant(module.serialize_raw_examples(rows[i:i + batch], schema))
-                    for i in range(0, batch * 8, batch)]
+        requests = [
+            tf.constant(module.serialize_raw_examples(rows[i : i + batch], schema)) for i in range(0, batch * 8, batch)
+        ]
         for request in requests[:3]:
             serve(examples=request)  # Warm-up: the first calls trace and allocate.
         times = []
@@ -163,18 +178,31 @@ def serving_latency(model_dir: str, rows: Sequence[Dict[str, str]], schema_path:
             times.append((time.perf_counter() - started) * 1000)
         times.sort()
         p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
-        result[f"batch_{batch}"] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2),
-                                    "examples_per_s": round(batch / (p50 / 1000), 1), "calls": repeats}
+        result[f"batch_{batch}"] = {
+            "p50_ms": round(p50, 2),
+            "p95_ms": round(p95, 2),
+            "examples_per_s": round(batch / (p50 / 1000), 1),
+            "calls": repeats,
+        }
     return result
 
 
-CATEGORICAL = ["product", "sub_product", "issue", "sub_issue", "company", "state", "company_response",
-               "timely_response"]
+CATEGORICAL = [
+    "product",
+    "sub_product",
+    "issue",
+    "sub_issue",
+    "company",
+    "state",
+    "company_response",
+    "timely_response",
+]
 
 
-def baselines(train: Sequence[Dict[str, str]], evaluate: Sequence[Dict[str, str]]) -> Dict[str, Dict[str, float]]:
+def baselines(train: Sequence[dict[str, str]], evaluate: Sequence[dict[str, str]]) -> dict[str, dict[str, float]]:
     """Majority class, and TF-IDF (narrative) + one-hot (categoricals, ZIP prefix) logistic regression."""
     import numpy as np
+    import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -182,29 +210,35 @@ def baselines(train: Sequence[Dict[str, str]], evaluate: Sequence[Dict[str, str]
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    import pandas as pd
-
     def frame(rows):
-        return pd.DataFrame({**{key: [row[key] for row in rows] for key in CATEGORICAL},
-                             "zip3": [row["zip_code"][:3] for row in rows],
-                             "narrative": [row["consumer_complaint_narrative"] for row in rows]})
+        return pd.DataFrame(
+            {
+                **{key: [row[key] for row in rows] for key in CATEGORICAL},
+                "zip3": [row["zip_code"][:3] for row in rows],
+                "narrative": [row["consumer_complaint_narrative"] for row in rows],
+            }
+        )
 
     y_train = np.array([int(row["consumer_disputed"]) for row in train])
     y_eval = np.array([int(row["consumer_disputed"]) for row in evaluate])
     majority = int(y_train.mean() >= 0.5)
     model = make_pipeline(
-        ColumnTransformer([
-            ("narrative", TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2)), "narrative"),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL + ["zip3"]),
-        ]),
+        ColumnTransformer(
+            [
+                ("narrative", TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2)), "narrative"),
+                ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL + ["zip3"]),
+            ]
+        ),
         LogisticRegression(C=1.0, max_iter=2000),
     )
     model.fit(frame(train), y_train)
     probabilities = model.predict_proba(frame(evaluate))[:, 1]
     return {
         "majority": {"auc": 0.5, "accuracy": float((y_eval == majority).mean())},
-        "tfidf_logreg": {"auc": float(roc_auc_score(y_eval, probabilities)),
-                         "accuracy": float(accuracy_score(y_eval, probabilities >= 0.5))},
+        "tfidf_logreg": {
+            "auc": float(roc_auc_score(y_eval, probabilities)),
+            "accuracy": float(accuracy_score(y_eval, probabilities >= 0.5)),
+        },
     }
 
 
@@ -230,34 +264,48 @@ def train_without_orchestration(output_root: str, train_steps: int, eval_steps: 
 
     def dataset(split: str, batch_size: int) -> tf.data.Dataset:
         return tf.data.experimental.make_batched_features_dataset(
-            glob.glob(os.path.join(examples, f"Split-{split}", "*")), batch_size, spec,
+            glob.glob(os.path.join(examples, f"Split-{split}", "*")),
+            batch_size,
+            spec,
             reader=lambda files: tf.data.TFRecordDataset(files, compression_type="GZIP"),
-            label_key=module.LABEL_KEY, shuffle_seed=module.SEED,
+            label_key=module.LABEL_KEY,
+            shuffle_seed=module.SEED,
         )
 
     model = module.build_keras_model(module._bucket_counts(tf_transform_output))
     epochs = module._curve_points(train_steps)
-    model.fit(dataset("train", module.TRAIN_BATCH_SIZE), epochs=epochs, steps_per_epoch=train_steps // epochs,
-              validation_data=dataset("eval", module.EVAL_BATCH_SIZE), validation_steps=eval_steps, verbose=0)
+    model.fit(
+        dataset("train", module.TRAIN_BATCH_SIZE),
+        epochs=epochs,
+        steps_per_epoch=train_steps // epochs,
+        validation_data=dataset("eval", module.EVAL_BATCH_SIZE),
+        validation_steps=eval_steps,
+        verbose=0,
+    )
     with tempfile.TemporaryDirectory() as saved:
-        model.save(saved, save_format="tf",
-                   signatures={"serving_default": module.make_serving_fn(model, tf_transform_output)})
+        model.save(
+            saved, save_format="tf", signatures={"serving_default": module.make_serving_fn(model, tf_transform_output)}
+        )
     return round(time.perf_counter() - started, 2)
 
 
 # --- The whole benchmark ----------------------------------------------------------------------
 
 
-def measure(work: str, quick: bool, log=print) -> Dict[str, Any]:
+def measure(work: str, quick: bool, log=print) -> dict[str, Any]:
     import tfx
 
     header, rows = read_rows()
     steps = 50 if quick else 500
     factors = [1, 2] if quick else [1, 4, 16]
     seeds = [0] if quick else [0, 1, 2]
-    results: Dict[str, Any] = {
-        "python": platform.python_version(), "tfx": tfx.__version__, "machine": f"{os.cpu_count()} cores",
-        "rows": len(rows), "train_steps": steps, "quick": quick,
+    results: dict[str, Any] = {
+        "python": platform.python_version(),
+        "tfx": tfx.__version__,
+        "machine": f"{os.cpu_count()} cores",
+        "rows": len(rows),
+        "train_steps": steps,
+        "quick": quick,
     }
 
     # 1-3: cold, warm (nothing changed), and a changed Trainer hyperparameter, in one output root.
@@ -273,8 +321,10 @@ def measure(work: str, quick: bool, log=print) -> Dict[str, Any]:
     results["warm_over_cold"] = round(results["warm"]["wall_s"] / results["cold"]["wall_s"], 3)
     results["warm_first_over_cold"] = round(results["warm_first"]["wall_s"] / results["cold"]["wall_s"], 3)
     log("changed train_steps ...")
-    results["changed_hyperparameter"] = {"change": f"train_steps {steps} -> {steps + 100}",
-                                         **run_pipeline(data_1x, root, steps + 100)}
+    results["changed_hyperparameter"] = {
+        "change": f"train_steps {steps} -> {steps + 100}",
+        **run_pipeline(data_1x, root, steps + 100),
+    }
 
     # 6 and 8 on the cold run's model and transformed data.
     log("serving latency ...")
@@ -285,8 +335,11 @@ def measure(work: str, quick: bool, log=print) -> Dict[str, Any]:
     results["serving"] = serving_latency(model_dir, rows, schema_path, repeats=50 if quick else 300)
     log("training without orchestration ...")
     plain = train_without_orchestration(root, steps, eval_steps=20)
-    results["limit"] = {"plain_keras_s": plain, "trainer_component_s": results["cold"]["components"]["Trainer"]["s"],
-                        "pipeline_wall_s": results["cold"]["wall_s"]}
+    results["limit"] = {
+        "plain_keras_s": plain,
+        "trainer_component_s": results["cold"]["components"]["Trainer"]["s"],
+        "pipeline_wall_s": results["cold"]["wall_s"],
+    }
 
     # 4-5: scaling, and Beam in one process against two.
     results["scaling"] = {"1": results["cold"]}
@@ -298,9 +351,14 @@ def measure(work: str, quick: bool, log=print) -> Dict[str, Any]:
     largest = factors[-1]
     log(f"{largest}x rows, Beam multi_processing with 2 workers ...")
     results["beam_multi_processing"] = {
-        "factor": largest, "args": MULTI_PROCESSING_ARGS,
-        **run_pipeline(os.path.join(work, f"data_{largest}x"), os.path.join(work, f"run_{largest}x_mp"), steps,
-                       [f"--beam-arg={arg}" for arg in MULTI_PROCESSING_ARGS]),
+        "factor": largest,
+        "args": MULTI_PROCESSING_ARGS,
+        **run_pipeline(
+            os.path.join(work, f"data_{largest}x"),
+            os.path.join(work, f"run_{largest}x_mp"),
+            steps,
+            [f"--beam-arg={arg}" for arg in MULTI_PROCESSING_ARGS],
+        ),
     }
 
     # 7: quality against the baselines on the same seeded splits.
@@ -313,8 +371,9 @@ def measure(work: str, quick: bool, log=print) -> Dict[str, Any]:
         log(f"quality, split {seed} ...")
         split_root = os.path.join(work, f"run_split_{seed}")
         run_pipeline(data, split_root, steps, ["--presplit", "--min-eval-auc", "0"])
-        results["quality"].append({"seed": seed, "eval_rows": len(evaluate), "pipeline": evaluation(split_root),
-                                   **baselines(train, evaluate)})
+        results["quality"].append(
+            {"seed": seed, "eval_rows": len(evaluate), "pipeline": evaluation(split_root), **baselines(train, evaluate)}
+        )
     return results
 
 
@@ -322,18 +381,20 @@ def _mean_sd(values: Sequence[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
 
 
-def cost_per_1000_rows(results: Dict[str, Any], base_rows: int) -> Dict[str, float]:
+def cost_per_1000_rows(results: dict[str, Any], base_rows: int) -> dict[str, float]:
     """Seconds each component (and the whole run) adds per extra 1,000 rows, from the smallest to the largest size."""
     sizes = sorted(results["scaling"], key=int)
     small, large = results["scaling"][sizes[0]], results["scaling"][sizes[-1]]
     extra_thousands = (int(sizes[-1]) - int(sizes[0])) * base_rows / 1000
-    costs = {name: round((large["components"][name]["s"] - small["components"][name]["s"]) / extra_thousands, 3)
-             for name in small["components"]}
+    costs = {
+        name: round((large["components"][name]["s"] - small["components"][name]["s"]) / extra_thousands, 3)
+        for name in small["components"]
+    }
     costs["whole run (wall)"] = round((large["wall_s"] - small["wall_s"]) / extra_thousands, 3)
     return costs
 
 
-def report(results: Dict[str, Any]) -> str:
+def report(results: dict[str, Any]) -> str:
     rows = results["rows"]
     cold, warm, changed = results["cold"], results["warm"], results["changed_hyperparameter"]
     first = results["warm_first"]
@@ -342,7 +403,9 @@ def report(results: Dict[str, Any]) -> str:
         f"# Benchmark: Python {results['python']}, TFX {results['tfx']}, {results['machine']}",
         "",
         f"Data: data_local ({rows:,} rows) and resamples of it; {results['train_steps']} train steps. "
-        "Produced by `benchmarks/run.py`" + (" --quick (smoke run, not the committed numbers)" if results["quick"] else "") + ".",
+        "Produced by `benchmarks/run.py`"
+        + (" --quick (smoke run, not the committed numbers)" if results["quick"] else "")
+        + ".",
         "",
         "## 1-3. One run, warm reruns, and a changed hyperparameter",
         "",
@@ -361,19 +424,24 @@ def report(results: Dict[str, Any]) -> str:
         return sum(value["s"] for value in run["components"].values())
 
     for name in order:
-        lines.append(f"| {name} | {cold['components'][name]['s']:.1f} | {cell(first, name)} | {cell(warm, name)} | "
-                     f"{cell(changed, name)} |")
+        lines.append(
+            f"| {name} | {cold['components'][name]['s']:.1f} | {cell(first, name)} | {cell(warm, name)} | "
+            f"{cell(changed, name)} |"
+        )
     lines += [
-        f"| sum of components | {summed(cold):.1f} | {summed(first):.1f} | {summed(warm):.1f} | {summed(changed):.1f} |",
+        f"| sum of components | {summed(cold):.1f} | {summed(first):.1f} | {summed(warm):.1f} "
+        f"| {summed(changed):.1f} |",
         f"| **process wall time** | **{cold['wall_s']:.1f}** | **{first['wall_s']:.1f}** | **{warm['wall_s']:.1f}** | "
         f"**{changed['wall_s']:.1f}** |",
         f"| peak memory (MB) | {cold['peak_rss_mb']:.0f} | {first['peak_rss_mb']:.0f} | {warm['peak_rss_mb']:.0f} | "
         f"{changed['peak_rss_mb']:.0f} |",
         "",
-        f"Rerun / cold run: first **{results['warm_first_over_cold']:.1%}**, second **{results['warm_over_cold']:.1%}** "
+        f"Rerun / cold run: first **{results['warm_first_over_cold']:.1%}**, "
+        f"second **{results['warm_over_cold']:.1%}** "
         "(target at most 15%). "
         f"Re-ran after {changed['change']}: "
-        + ", ".join(name for name in order if changed["components"].get(name, {}).get("state") == "COMPLETE") + ".",
+        + ", ".join(name for name in order if changed["components"].get(name, {}).get("state") == "COMPLETE")
+        + ".",
         "",
         "## 4. Scaling",
         "",
@@ -381,10 +449,17 @@ def report(results: Dict[str, Any]) -> str:
         "| ---: | " + " | ".join("---:" for _ in order) + " | ---: | ---: |",
     ]
     for factor, run in sorted(results["scaling"].items(), key=lambda item: int(item[0])):
-        lines.append(f"| {int(factor) * rows:,} | " + " | ".join(f"{run['components'][n]['s']:.1f}" for n in order)
-                     + f" | {run['wall_s']:.1f} | {run['peak_rss_mb']:.0f} |")
+        lines.append(
+            f"| {int(factor) * rows:,} | "
+            + " | ".join(f"{run['components'][n]['s']:.1f}" for n in order)
+            + f" | {run['wall_s']:.1f} | {run['peak_rss_mb']:.0f} |"
+        )
     costs = cost_per_1000_rows(results, rows)
-    lines += ["", "Seconds added per extra 1,000 rows: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()) + ".", ""]
+    lines += [
+        "",
+        "Seconds added per extra 1,000 rows: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()) + ".",
+        "",
+    ]
     mp = results["beam_multi_processing"]
     single = results["scaling"][str(mp["factor"])]
     lines += [
@@ -411,16 +486,21 @@ def report(results: Dict[str, Any]) -> str:
         "",
         "## 7. Quality on the eval split (same seeded splits for every model)",
         "",
-        "| split seed | eval rows | pipeline AUC | pipeline accuracy | TF-IDF + logistic regression AUC | its accuracy | majority accuracy |",
+        "| split seed | eval rows | pipeline AUC | pipeline accuracy | TF-IDF + logistic regression AUC "
+        "| its accuracy | majority accuracy |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for q in quality:
-        lines.append(f"| {q['seed']} | {q['eval_rows']} | {q['pipeline']['auc']:.3f} | {q['pipeline']['accuracy']:.3f} | "
-                     f"{q['tfidf_logreg']['auc']:.3f} | {q['tfidf_logreg']['accuracy']:.3f} | {q['majority']['accuracy']:.3f} |")
+        lines.append(
+            f"| {q['seed']} | {q['eval_rows']} | {q['pipeline']['auc']:.3f} | {q['pipeline']['accuracy']:.3f} | "
+            f"{q['tfidf_logreg']['auc']:.3f} | {q['tfidf_logreg']['accuracy']:.3f} | {q['majority']['accuracy']:.3f} |"
+        )
     lines += [
         f"| **mean ± sd** | | **{_mean_sd([q['pipeline']['auc'] for q in quality])}** | "
-        f"{_mean_sd([q['pipeline']['accuracy'] for q in quality])} | **{_mean_sd([q['tfidf_logreg']['auc'] for q in quality])}** | "
-        f"{_mean_sd([q['tfidf_logreg']['accuracy'] for q in quality])} | {_mean_sd([q['majority']['accuracy'] for q in quality])} |",
+        f"{_mean_sd([q['pipeline']['accuracy'] for q in quality])} "
+        f"| **{_mean_sd([q['tfidf_logreg']['auc'] for q in quality])}** | "
+        f"{_mean_sd([q['tfidf_logreg']['accuracy'] for q in quality])} "
+        f"| {_mean_sd([q['majority']['accuracy'] for q in quality])} |",
         "",
     ]
     limit = results["limit"]
@@ -435,7 +515,7 @@ def report(results: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: Dict[str, Any], path: str) -> None:
+def plot(results: dict[str, Any], path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -445,8 +525,12 @@ def plot(results: Dict[str, Any], path: str) -> None:
     sizes = sorted(results["scaling"], key=int)
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for name in results["cold"]["components"]:
-        axis.plot([int(s) * rows for s in sizes], [results["scaling"][s]["components"][name]["s"] for s in sizes],
-                  marker="o", label=name)
+        axis.plot(
+            [int(s) * rows for s in sizes],
+            [results["scaling"][s]["components"][name]["s"] for s in sizes],
+            marker="o",
+            label=name,
+        )
     axis.set_xlabel("rows")
     axis.set_ylabel("seconds")
     axis.set_title(f"Time per component (TFX {results['tfx']}, Python {results['python']}, {results['machine']})")
@@ -456,7 +540,7 @@ def plot(results: Dict[str, Any], path: str) -> None:
     figure.savefig(path, dpi=100)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and few steps: checks the harness")
     parser.add_argument("--results-dir", default=os.path.join(REPO_ROOT, "benchmarks", "results"))
@@ -464,11 +548,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     import tfx
 
-    name = f"py{sys.version_info.major}.{sys.version_info.minor}-tfx{tfx.__version__}" + ("-quick" if args.quick else "")
+    name = f"py{sys.version_info.major}.{sys.version_info.minor}-tfx{tfx.__version__}" + (
+        "-quick" if args.quick else ""
+    )
     work = args.work_dir or tempfile.mkdtemp(prefix="tfx-benchmark-")
     started = time.perf_counter()
     try:
-        results = measure(work, args.quick, log=lambda message: print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True))
+        results = measure(
+            work,
+            args.quick,
+            log=lambda message: print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True),
+        )
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)

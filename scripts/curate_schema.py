@@ -12,7 +12,7 @@ import argparse
 import glob
 import os
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
@@ -38,7 +38,7 @@ def infer_and_curate(data_root: str):
     return data_validation.curate_schema(tfdv.infer_schema(statistics, infer_feature_shape=False))
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-root", default=os.path.join(REPO_ROOT, "data_local"))
     parser.add_argument("--output", default=data_validation.default_schema_file())

@@ -28,10 +28,11 @@ import os
 import re
 import sys
 import tempfile
-from typing import Dict, Iterator, List, Optional, Sequence, TextIO
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 # Tutorial column -> CFPB export column, in the order the output CSV uses.
-COLUMN_MAP: Dict[str, str] = {
+COLUMN_MAP: dict[str, str] = {
     "product": "Product",
     "sub_product": "Sub-product",
     "issue": "Issue",
@@ -44,10 +45,10 @@ COLUMN_MAP: Dict[str, str] = {
     "timely_response": "Timely response?",
     "consumer_disputed": "Consumer disputed?",
 }
-OUTPUT_COLUMNS: List[str] = list(COLUMN_MAP)
+OUTPUT_COLUMNS: list[str] = list(COLUMN_MAP)
 NARRATIVE_COLUMN = "consumer_complaint_narrative"
 LABEL_COLUMN = "consumer_disputed"
-LABEL_VALUES: Dict[str, str] = {"yes": "1", "no": "0"}
+LABEL_VALUES: dict[str, str] = {"yes": "1", "no": "0"}
 _INDEX_HEADER_NAMES = {"", "unnamed: 0"}
 _WHITESPACE = re.compile(r"\s+")
 
@@ -62,7 +63,7 @@ class Rejected:
 
     line: int
     reason: str
-    fields: List[str]
+    fields: list[str]
 
 
 @dataclasses.dataclass
@@ -74,7 +75,7 @@ class Summary:
     disputed: int = 0
     without_narrative: int = 0
     without_label: int = 0
-    rejected: List[Rejected] = dataclasses.field(default_factory=list)
+    rejected: list[Rejected] = dataclasses.field(default_factory=list)
 
     def describe(self) -> str:
         """Returns a one-paragraph human-readable report."""
@@ -93,7 +94,7 @@ def _clean(value: str) -> str:
     return _WHITESPACE.sub(" ", value).strip()
 
 
-def _header_layout(header: Sequence[str], first_row: Optional[Sequence[str]]) -> int:
+def _header_layout(header: Sequence[str], first_row: Sequence[str] | None) -> int:
     """Returns how many leading index fields each data row carries (0 or 1)."""
     if header and header[0].strip().lower() in _INDEX_HEADER_NAMES:
         return 0  # The index column has a (blank) name: fields and names line up.
@@ -117,7 +118,7 @@ def convert(source: TextIO, target: TextIO, source_name: str = "<input>") -> Sum
     try:
         _, header = next(records)
     except StopIteration:
-        raise DataPreparationError(f"{source_name}: the file is empty (no header row)")
+        raise DataPreparationError(f"{source_name}: the file is empty (no header row)") from None
     header = [name.strip() for name in header]
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
@@ -171,7 +172,7 @@ def _has_undecodable_bytes(value: str) -> bool:
 def prepare(
     input_path: str,
     output_path: str,
-    rejects_path: Optional[str] = None,
+    rejects_path: str | None = None,
     strict: bool = False,
 ) -> Summary:
     """Converts `input_path` into `output_path`, writing the output atomically."""
@@ -214,7 +215,7 @@ def prepare(
     return summary
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("input", help="a CFPB complaints export (CSV)")

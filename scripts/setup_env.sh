@@ -56,7 +56,11 @@ wanted=$(cat "$repo/requirements.txt" "$repo/constraints.txt" | sha256sum | cut 
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "installing requirements.txt into $venv (a few minutes the first time)..." >&2
   "$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored" || true; } >&2
-  "$venv/bin/python" -m pip install -q -r "$repo/requirements.txt" 2>&1 | { grep -v "is ignored" || true; } >&2
+  if [ -t 2 ]; then  # A terminal: pip's download progress bars (about 2.5 GB).
+    "$venv/bin/python" -m pip install --progress-bar on -r "$repo/requirements.txt" >&2
+  else  # CI and other logs: quiet.
+    "$venv/bin/python" -m pip install -q -r "$repo/requirements.txt" 2>&1 | { grep -v "is ignored" || true; } >&2
+  fi
   "$venv/bin/python" - <<'PY' >&2
 import sys
 from importlib.metadata import version

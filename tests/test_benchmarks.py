@@ -23,9 +23,9 @@ def rows():
 def test_resample_keeps_the_originals_and_perturbs_every_copy(rows):
     bigger = benchmark.resample(rows, 4, seed=1)
     assert len(bigger) == 4 * len(rows)
-    assert bigger[:len(rows)] == rows
+    assert bigger[: len(rows)] == rows
     originals = {row["consumer_complaint_narrative"] for row in rows}
-    copies = [row for row in bigger[len(rows):] if len(row["consumer_complaint_narrative"].split()) > 3]
+    copies = [row for row in bigger[len(rows) :] if len(row["consumer_complaint_narrative"].split()) > 3]
     assert copies and not any(row["consumer_complaint_narrative"] in originals for row in copies)
     assert all(set(row) == set(rows[0]) for row in bigger)
     assert benchmark.resample(rows, 4, seed=1) == bigger  # Same seed, same data.
@@ -49,13 +49,20 @@ def test_baselines_score_the_given_eval_rows(rows):
 
 
 def _run(seconds, wall):
-    return {"wall_s": wall, "peak_rss_mb": 1000.0,
-            "components": {name: {"s": s, "state": "COMPLETE"} for name, s in seconds.items()}}
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": 1000.0,
+        "components": {name: {"s": s, "state": "COMPLETE"} for name, s in seconds.items()},
+    }
 
 
 def test_cost_per_extra_thousand_rows():
-    results = {"scaling": {"1": _run({"Transform": 10.0, "Trainer": 20.0}, 40.0),
-                           "16": _run({"Transform": 40.0, "Trainer": 20.0}, 70.0)}}
+    results = {
+        "scaling": {
+            "1": _run({"Transform": 10.0, "Trainer": 20.0}, 40.0),
+            "16": _run({"Transform": 40.0, "Trainer": 20.0}, 70.0),
+        }
+    }
     costs = benchmark.cost_per_1000_rows(results, base_rows=2000)  # 30,000 extra rows.
     assert costs == {"Transform": 1.0, "Trainer": 0.0, "whole run (wall)": 1.0}
 
@@ -66,20 +73,43 @@ def test_report_holds_every_section():
     warm = {**_run({name: 0.1 for name in components}, 10.0)}
     for value in warm["components"].values():
         value["state"] = "CACHED"
-    quality = {"seed": 0, "eval_rows": 310, "pipeline": {"auc": 0.65, "accuracy": 0.78, "examples": 310},
-               "tfidf_logreg": {"auc": 0.62, "accuracy": 0.77}, "majority": {"auc": 0.5, "accuracy": 0.78}}
+    quality = {
+        "seed": 0,
+        "eval_rows": 310,
+        "pipeline": {"auc": 0.65, "accuracy": 0.78, "examples": 310},
+        "tfidf_logreg": {"auc": 0.62, "accuracy": 0.77},
+        "majority": {"auc": 0.5, "accuracy": 0.78},
+    }
     results = {
-        "python": "3.10.13", "tfx": "1.16.0", "machine": "2 cores", "rows": 3101, "train_steps": 500, "quick": False,
-        "cold": cold, "warm_first": cold, "warm": warm, "warm_over_cold": 0.1, "warm_first_over_cold": 1.0,
+        "python": "3.10.13",
+        "tfx": "1.16.0",
+        "machine": "2 cores",
+        "rows": 3101,
+        "train_steps": 500,
+        "quick": False,
+        "cold": cold,
+        "warm_first": cold,
+        "warm": warm,
+        "warm_over_cold": 0.1,
+        "warm_first_over_cold": 1.0,
         "changed_hyperparameter": {"change": "train_steps 500 -> 600", **_run(components, 50.0)},
         "scaling": {"1": cold, "4": _run(components, 150.0)},
         "beam_multi_processing": {"factor": 4, "args": benchmark.MULTI_PROCESSING_ARGS, **_run(components, 140.0)},
-        "serving": {"batch_1": {"p50_ms": 3.0, "p95_ms": 4.0, "examples_per_s": 333.3, "calls": 10},
-                    "batch_256": {"p50_ms": 30.0, "p95_ms": 40.0, "examples_per_s": 8533.3, "calls": 10}},
+        "serving": {
+            "batch_1": {"p50_ms": 3.0, "p95_ms": 4.0, "examples_per_s": 333.3, "calls": 10},
+            "batch_256": {"p50_ms": 30.0, "p95_ms": 40.0, "examples_per_s": 8533.3, "calls": 10},
+        },
         "quality": [quality, dict(quality, seed=1, pipeline={"auc": 0.61, "accuracy": 0.77, "examples": 310})],
         "limit": {"plain_keras_s": 12.0, "trainer_component_s": 18.0, "pipeline_wall_s": 100.0},
     }
     text = benchmark.report(results)
-    for expected in ("first **100.0%**, second **10.0%**", "| 12,404 |", "0.630 ± 0.028", "| 1 | 3.00 | 4.00 | 333 |",
-                     "multi_processing", "**12.0 s**", "Re-ran after train_steps 500 -> 600: CsvExampleGen"):
+    for expected in (
+        "first **100.0%**, second **10.0%**",
+        "| 12,404 |",
+        "0.630 ± 0.028",
+        "| 1 | 3.00 | 4.00 | 333 |",
+        "multi_processing",
+        "**12.0 s**",
+        "Re-ran after train_steps 500 -> 600: CsvExampleGen",
+    ):
         assert expected in text, expected

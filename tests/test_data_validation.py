@@ -7,6 +7,7 @@ put in; each fault must stop the gate, and the message must name the feature and
 
 import csv
 import glob
+import itertools
 import os
 import subprocess
 import sys
@@ -31,7 +32,7 @@ SCHEMA_FILE = str(REPO_ROOT / "schema" / "schema.pbtxt")
 
 def _real_rows(count=600):
     with open(os.path.join(DATA_ROOT, "complaints.csv"), newline="", encoding="utf-8") as handle:
-        return [row for _, row in zip(range(count), csv.DictReader(handle))]
+        return list(itertools.islice(csv.DictReader(handle), count))
 
 
 def _write(path, rows, fields=None):
@@ -136,7 +137,9 @@ def test_unreadable_csv_is_refused_with_file_and_line(tmp_path, content, message
     # The pipeline refuses the folder before any component exists.
     with pytest.raises(ValueError, match=message):
         base_pipeline.create_pipeline(
-            pipeline_root=str(tmp_path / "root"), data_root=str(path.parent), module_file=MODULE_FILE,
+            pipeline_root=str(tmp_path / "root"),
+            data_root=str(path.parent),
+            module_file=MODULE_FILE,
             serving_model_dir=str(tmp_path / "serving"),
         )
 
@@ -202,8 +205,15 @@ def _several_faults(rows):
 
 def _unseen_and_long(rows):
     """Case 6 (categories the data never had) and case 7 (a 100,000-character narrative)."""
-    rows = _every_tenth(rows, product="Cryptocurrency wallet", company="NEW BANK OF NOWHERE", state="ZZ",
-                        issue="A brand-new issue", sub_product="", zip_code="")
+    rows = _every_tenth(
+        rows,
+        product="Cryptocurrency wallet",
+        company="NEW BANK OF NOWHERE",
+        state="ZZ",
+        issue="A brand-new issue",
+        sub_product="",
+        zip_code="",
+    )
     rows[5]["consumer_complaint_narrative"] = ("word " * 20000)[:100000]
     return rows
 
@@ -230,12 +240,25 @@ def gate_runs(tmp_path_factory):
 
 
 CASES = {
-    "1 missing column": ("missing column and labels", "feature 'company': Column dropped: Column is completely missing"),
+    "1 missing column": (
+        "missing column and labels",
+        "feature 'company': Column dropped: Column is completely missing",
+    ),
     "2 extra column": ("several faults", "feature 'complaint_id': New column"),
     "4 label 2": ("several faults", "feature 'consumer_disputed': Out-of-range values: Unexpectedly large value: 2."),
-    "4 label not a number": ("label yes", "feature 'consumer_disputed': Unexpected data type: Expected data of type: INT but got STRING"),
-    "4 label missing": ("missing column and labels", "feature 'consumer_disputed': Missing values: Some examples have fewer values"),
-    "closed category": ("several faults", "feature 'company_response': Unexpected string values: Examples contain values missing from the schema: Ignored"),
+    "4 label not a number": (
+        "label yes",
+        "feature 'consumer_disputed': Unexpected data type: Expected data of type: INT but got STRING",
+    ),
+    "4 label missing": (
+        "missing column and labels",
+        "feature 'consumer_disputed': Missing values: Some examples have fewer values",
+    ),
+    "closed category": (
+        "several faults",
+        "feature 'company_response': Unexpected string values: "
+        "Examples contain values missing from the schema: Ignored",
+    ),
 }
 
 
@@ -274,11 +297,20 @@ def test_the_container_gate_command_gives_the_same_verdict(gate_runs, tmp_path):
     for run, status, text in (("several faults", 1, "Out-of-range values"), ("unseen and long", 0, "passed")):
         root = str(gate_runs[run][0] / "root")
         result = subprocess.run(
-            [sys.executable, "-c", command[2],
-             "--anomalies", _artifact(root, "ExampleValidator", "anomalies"),
-             "--statistics", _artifact(root, "StatisticsGen", "statistics"),
-             "--schema", _artifact(root, "ImportSchemaGen", "schema")],
-            capture_output=True, text=True, cwd=str(tmp_path),  # Not the repo: the source must stand alone.
+            [
+                sys.executable,
+                "-c",
+                command[2],
+                "--anomalies",
+                _artifact(root, "ExampleValidator", "anomalies"),
+                "--statistics",
+                _artifact(root, "StatisticsGen", "statistics"),
+                "--schema",
+                _artifact(root, "ImportSchemaGen", "schema"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=str(tmp_path),  # Not the repo: the source must stand alone.
         )
         assert result.returncode == status, result.stderr[-2000:]
         assert text in (result.stdout + result.stderr)
@@ -292,3 +324,18 @@ def test_the_local_runner_stops_before_transform_and_exits_1(tmp_path, capsys):
     root = tmp_path / "out" / "pipeline_root"
     assert (root / "ExampleValidator").is_dir() and not (root / "Transform").exists()
     assert not (tmp_path / "out" / "serving_model").exists()
+
+
+def test_the_anomalies_table_lists_each_split_feature_and_reason(gate_runs):
+    import visuals
+
+    folder, _ = gate_runs["several faults"]
+    table = visuals.anomalies_table(_artifact(str(folder / "root"), "ExampleValidator", "anomalies"))
+    assert list(table.columns) == ["split", "feature", "anomaly", "detail"]
+    assert set(table["split"]) == {"train", "eval"}
+    found = set(zip(table["feature"], table["anomaly"], strict=True))
+    assert {
+        ("consumer_disputed", "Out-of-range values"),
+        ("complaint_id", "New column"),
+        ("company_response", "Unexpected string values"),
+    } <= found

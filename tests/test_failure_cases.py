@@ -26,7 +26,12 @@ from conftest import REPO_ROOT
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
 UPSTREAM_OF_TRAINER = [
-    "CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataValidationGate", "Transform",
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "DataValidationGate",
+    "Transform",
 ]
 
 
@@ -84,7 +89,10 @@ def three_runs(tmp_path_factory):
     with open(folder / "killed.log", "wb") as log:
         process = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "pipeline_local.py"), *good],
-            cwd=str(REPO_ROOT), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=str(REPO_ROOT),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         # The Trainer writes TensorBoard logs into model_run as soon as it trains.
         deadline = time.time() + 900
@@ -139,12 +147,21 @@ def test_the_serving_folder_still_holds_only_the_good_model(three_runs):
 
 def test_the_pushed_model_scores_unseen_categories_and_a_huge_narrative(three_runs):
     output_root, _, pushed_first = three_runs
-    serving = tf.saved_model.load(os.path.join(output_root, "serving_model", pushed_first[0])).signatures["serving_default"]
+    serving = tf.saved_model.load(os.path.join(output_root, "serving_model", pushed_first[0])).signatures[
+        "serving_default"
+    ]
     schema = data_validation.read_schema(data_validation.default_schema_file())
     unseen = {
-        "product": "Cryptocurrency wallet", "sub_product": "Hardware wallet", "issue": "A brand-new issue",
-        "sub_issue": "", "consumer_complaint_narrative": "My wallet froze.", "company": "NEW BANK OF NOWHERE",
-        "state": "ZZ", "zip_code": "999XX", "company_response": "In progress", "timely_response": "Yes",
+        "product": "Cryptocurrency wallet",
+        "sub_product": "Hardware wallet",
+        "issue": "A brand-new issue",
+        "sub_issue": "",
+        "consumer_complaint_narrative": "My wallet froze.",
+        "company": "NEW BANK OF NOWHERE",
+        "state": "ZZ",
+        "zip_code": "999XX",
+        "company_response": "In progress",
+        "timely_response": "Yes",
     }
     huge = dict(unseen, product="Mortgage", consumer_complaint_narrative=("word " * 20000)[:100000])
     empty = {name: "" for name in unseen}  # Every field blank: all go to the missing/OOV buckets.

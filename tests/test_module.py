@@ -2,33 +2,82 @@
 
 import os
 
+import apache_beam as beam
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
-import apache_beam as beam
 from tensorflow_transform.tf_metadata import metadata_io
 
 import module
 
 ROWS = [
-    {"product": "Mortgage", "sub_product": "FHA mortgage", "issue": "Loan servicing", "sub_issue": None,
-     "company": "BANK A", "state": "NY", "zip_code": "124XX", "company_response": "Closed with explanation",
-     "timely_response": "Yes", "consumer_complaint_narrative": "XXXX called me, XXXX/XXXX again! Loan loan.",
-     "consumer_disputed": 1},
-    {"product": "Mortgage", "sub_product": None, "issue": "Loan servicing", "sub_issue": "Escrow",
-     "company": "BANK B", "state": "NY", "zip_code": "10001", "company_response": "Closed",
-     "timely_response": "No", "consumer_complaint_narrative": "The loan was sold.", "consumer_disputed": 0},
-    {"product": "Credit card", "sub_product": None, "issue": "Billing", "sub_issue": None,
-     "company": "BANK A", "state": "NY", "zip_code": None, "company_response": "Closed with explanation",
-     "timely_response": "Yes", "consumer_complaint_narrative": "Billing error on my card.", "consumer_disputed": 0},
-    {"product": "Debt collection", "sub_product": "Medical", "issue": "Cont'd attempts", "sub_issue": None,
-     "company": "AGENCY C", "state": "NY", "zip_code": "14850", "company_response": "Closed",
-     "timely_response": "Yes", "consumer_complaint_narrative": "Debt is not mine.", "consumer_disputed": 1},
-    {"product": "Mortgage", "sub_product": "FHA mortgage", "issue": "Loan servicing", "sub_issue": None,
-     "company": "BANK A", "state": "NY", "zip_code": "XXXXX", "company_response": "Closed",
-     "timely_response": "Yes", "consumer_complaint_narrative": "Late fee on the loan.", "consumer_disputed": 0},
+    {
+        "product": "Mortgage",
+        "sub_product": "FHA mortgage",
+        "issue": "Loan servicing",
+        "sub_issue": None,
+        "company": "BANK A",
+        "state": "NY",
+        "zip_code": "124XX",
+        "company_response": "Closed with explanation",
+        "timely_response": "Yes",
+        "consumer_complaint_narrative": "XXXX called me, XXXX/XXXX again! Loan loan.",
+        "consumer_disputed": 1,
+    },
+    {
+        "product": "Mortgage",
+        "sub_product": None,
+        "issue": "Loan servicing",
+        "sub_issue": "Escrow",
+        "company": "BANK B",
+        "state": "NY",
+        "zip_code": "10001",
+        "company_response": "Closed",
+        "timely_response": "No",
+        "consumer_complaint_narrative": "The loan was sold.",
+        "consumer_disputed": 0,
+    },
+    {
+        "product": "Credit card",
+        "sub_product": None,
+        "issue": "Billing",
+        "sub_issue": None,
+        "company": "BANK A",
+        "state": "NY",
+        "zip_code": None,
+        "company_response": "Closed with explanation",
+        "timely_response": "Yes",
+        "consumer_complaint_narrative": "Billing error on my card.",
+        "consumer_disputed": 0,
+    },
+    {
+        "product": "Debt collection",
+        "sub_product": "Medical",
+        "issue": "Cont'd attempts",
+        "sub_issue": None,
+        "company": "AGENCY C",
+        "state": "NY",
+        "zip_code": "14850",
+        "company_response": "Closed",
+        "timely_response": "Yes",
+        "consumer_complaint_narrative": "Debt is not mine.",
+        "consumer_disputed": 1,
+    },
+    {
+        "product": "Mortgage",
+        "sub_product": "FHA mortgage",
+        "issue": "Loan servicing",
+        "sub_issue": None,
+        "company": "BANK A",
+        "state": "NY",
+        "zip_code": "XXXXX",
+        "company_response": "Closed",
+        "timely_response": "Yes",
+        "consumer_complaint_narrative": "Late fee on the loan.",
+        "consumer_disputed": 0,
+    },
 ]
 TEXT_KEYS = module.CATEGORICAL_KEYS + [module.ZIP_CODE_KEY, module.NARRATIVE_KEY]
 
@@ -147,7 +196,9 @@ def test_serialize_raw_examples_types_fields_by_schema_and_drops_label():
     schema = schema_pb2.Schema()
     for name, kind in (("product", schema_pb2.BYTES), ("zip_code", schema_pb2.INT), (module.LABEL_KEY, schema_pb2.INT)):
         schema.feature.add(name=name, type=kind)
-    [serialized] = module.serialize_raw_examples([{"product": "Mortgage", "zip_code": "14850", module.LABEL_KEY: "1", "sub_issue": ""}], schema)
+    [serialized] = module.serialize_raw_examples(
+        [{"product": "Mortgage", "zip_code": "14850", module.LABEL_KEY: "1", "sub_issue": ""}], schema
+    )
     features = tf.train.Example.FromString(serialized).features.feature
     assert set(features) == {"product", "zip_code"}
     assert features["zip_code"].int64_list.value == [14850]

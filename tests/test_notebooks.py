@@ -2,6 +2,7 @@
 
 import csv
 import glob
+import itertools
 import os
 import subprocess
 import sys
@@ -37,8 +38,13 @@ def local_run(tmp_path_factory):
     """
     output_dir = tmp_path_factory.mktemp("local_notebook")
     executed = _execute(
-        LOCAL_NOTEBOOK, output_dir, output_root=str(output_dir / "run"), train_steps=300, eval_steps=10,
-        min_eval_auc=0.5, num_examples_to_score=3,
+        LOCAL_NOTEBOOK,
+        output_dir,
+        output_root=str(output_dir / "run"),
+        train_steps=300,
+        eval_steps=10,
+        min_eval_auc=0.5,
+        num_examples_to_score=3,
     )
     return output_dir / "run", executed
 
@@ -50,7 +56,9 @@ def _only(pattern):
 
 def test_schema_covers_every_column(local_run):
     run_dir, _ = local_run
-    schema = tfdv.load_schema_text(_only(str(run_dir / "pipeline_root" / "SchemaGen" / "schema" / "*" / "schema.pbtxt")))
+    schema = tfdv.load_schema_text(
+        _only(str(run_dir / "pipeline_root" / "SchemaGen" / "schema" / "*" / "schema.pbtxt"))
+    )
     with open(DATA_CSV, newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     assert sorted(feature.name for feature in schema.feature) == sorted(header)
@@ -64,14 +72,20 @@ def test_model_was_blessed_and_pushed(local_run):
 
 def test_pushed_model_answers_raw_examples_with_probabilities(local_run):
     run_dir, _ = local_run
-    schema = tfdv.load_schema_text(_only(str(run_dir / "pipeline_root" / "SchemaGen" / "schema" / "*" / "schema.pbtxt")))
+    schema = tfdv.load_schema_text(
+        _only(str(run_dir / "pipeline_root" / "SchemaGen" / "schema" / "*" / "schema.pbtxt"))
+    )
     with open(DATA_CSV, newline="", encoding="utf-8") as handle:
-        rows = [row for _, row in zip(range(64), csv.DictReader(handle))]
+        rows = list(itertools.islice(csv.DictReader(handle), 64))
     rows.append(dict(rows[0], product="A product never seen", company="", zip_code="XXXXX"))
     serve = tf.saved_model.load(os.path.dirname(_only(str(run_dir / "serving_model" / "*" / "saved_model.pb"))))
-    probabilities = serve.signatures["serving_default"](
-        examples=tf.constant(module.serialize_raw_examples(rows, schema))
-    )["dispute_probability"].numpy().ravel()
+    probabilities = (
+        serve.signatures["serving_default"](examples=tf.constant(module.serialize_raw_examples(rows, schema)))[
+            "dispute_probability"
+        ]
+        .numpy()
+        .ravel()
+    )
     assert probabilities.shape == (len(rows),)
     assert ((probabilities >= 0) & (probabilities <= 1)).all()
     assert probabilities.std() > 0  # The answer depends on the complaint.
@@ -84,19 +98,93 @@ def test_executed_notebook_scored_raw_rows_and_shows_every_artifact(local_run):
     notebook = nbformat.read(str(executed), as_version=4)
     text = "\n".join(
         output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
-        for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
     )
     assert not [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    for expected in ("train: 2", "eval: ", "vocabulary sizes", "blessed: True", "pushed: True", "P(dispute)",
-                     "curate_schema(this run's inferred schema) == schema/schema.pbtxt: True",
-                     "The gate would let this data through: no anomalies, no drift."):
+    for expected in (
+        "train: 2",
+        "eval: ",
+        "vocabulary sizes",
+        "blessed: True",
+        "pushed: True",
+        "P(dispute)",
+        "curate_schema(this run's inferred schema) == schema/schema.pbtxt: True",
+        "The gate would let this data through: no anomalies, no drift.",
+    ):
         assert expected in text
 
 
-@pytest.mark.parametrize("parameter, value, message", [
-    ("train_steps", -1, "train_steps must be a positive integer, got -1"),
-    ("data_root", "/nonexistent/cfpb", "data_root '/nonexistent/cfpb' is not a folder"),
-])
+def test_visuals_read_the_notebook_run_artifacts(local_run):
+    """visuals.py on the real artifacts of the executed notebook's run."""
+    import io
+
+    import tensorflow_model_analysis as tfma
+
+    import visuals
+
+    run_dir, _ = local_run
+    root = run_dir / "pipeline_root"
+    with open(DATA_CSV, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    statistics = visuals.statistics_table(_only(str(root / "StatisticsGen" / "statistics" / "*")), "train")
+    assert sorted(statistics.index) == sorted(header)
+    assert statistics.loc["consumer_disputed", "type"] == "number"
+    assert 0.1 < statistics.loc["consumer_disputed", "mean"] < 0.4  # About 22% disputed.
+    assert ((statistics["present"] + statistics["missing"]) == statistics.attrs["examples"]).all()
+    assert visuals.anomalies_table(_only(str(root / "ExampleValidator" / "anomalies" / "*"))).empty
+
+    curves = visuals.training_curves(_only(str(root / "Trainer" / "model_run" / "*")), train_steps=300)
+    assert curves.index.name == "step" and curves.index[-1] == 300
+    assert {("train", "loss"), ("validation", "loss"), ("train", "auc"), ("validation", "auc")} <= set(curves.columns)
+    figure = visuals.plot_training_curves(curves)
+    assert [len(axes.lines) for axes in figure.axes] == [2, 2]
+
+    metrics = visuals.sliced_metrics(tfma.load_eval_result(_only(str(root / "Evaluator" / "evaluation" / "*"))))
+    assert metrics.index[0] == "overall"
+    products = metrics.drop(index="overall")
+    assert all(name.startswith("product = ") for name in products.index)
+    assert products["example_count"].sum() == metrics.loc["overall", "example_count"]
+    assert 0.5 <= metrics.loc["overall", "auc"] <= 1.0
+    figure = visuals.plot_metric_by_slice(metrics)
+    assert len(figure.axes[0].patches) == len(products)
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
+    assert png.getvalue().startswith(b"\x89PNG")
+
+
+def test_executed_notebook_shows_tables_and_charts_without_widgets(local_run):
+    """What JupyterLab and GitHub render without any widget: HTML tables and PNG charts."""
+    import base64
+
+    import nbformat
+
+    _, executed = local_run
+    notebook = nbformat.read(str(executed), as_version=4)
+    outputs = {}
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                for mime in output.get("data", {}):
+                    outputs.setdefault(mime, []).append((cell.source, output["data"][mime]))
+    pngs = outputs.get("image/png", [])
+    assert any("plot_training_curves" in source for source, _ in pngs)
+    assert any("plot_metric_by_slice" in source for source, _ in pngs)
+    for _, data in pngs:
+        assert base64.b64decode(data).startswith(b"\x89PNG")
+    tables = [source for source, html in outputs.get("text/html", []) if "<table" in html]
+    for shown in ("visuals.statistics_table", "visuals.anomalies_table", "metrics_by_slice.round", "curves.round"):
+        assert any(shown in source for source in tables), shown
+
+
+@pytest.mark.parametrize(
+    "parameter, value, message",
+    [
+        ("train_steps", -1, "train_steps must be a positive integer, got -1"),
+        ("data_root", "/nonexistent/cfpb", "data_root '/nonexistent/cfpb' is not a folder"),
+    ],
+)
 def test_impossible_parameter_stops_right_after_the_parameters_cell(tmp_path, parameter, value, message):
     with pytest.raises(papermill.PapermillExecutionError) as error:
         _execute(LOCAL_NOTEBOOK, tmp_path, output_root=str(tmp_path / "run"), **{parameter: value})
@@ -106,7 +194,7 @@ def test_impossible_parameter_stops_right_after_the_parameters_cell(tmp_path, pa
     cells = nbformat.read(str(tmp_path / LOCAL_NOTEBOOK.name), as_version=4).cells
     parameters_at = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
     failed_at = next(i for i, c in enumerate(cells) if any(o.output_type == "error" for o in c.get("outputs", [])))
-    assert [c.cell_type for c in cells[parameters_at + 1:failed_at]].count("code") <= 1  # The injected parameters.
+    assert [c.cell_type for c in cells[parameters_at + 1 : failed_at]].count("code") <= 1  # The injected parameters.
     assert not (tmp_path / "run" / "pipeline_root").exists()
 
 
@@ -118,21 +206,37 @@ def _outputs_text(executed):
     assert not errors, errors
     return "\n".join(
         output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
-        for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
     )
 
 
 def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
     """The Vertex notebook under papermill, placeholders left: a dry run that compiles everything."""
     executed = _execute(
-        VERTEX_NOTEBOOK, tmp_path, output_dir=str(tmp_path / "vertex"), use_vertex_training=True,
-        accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1, use_vertex_endpoint=True, use_dataflow=True,
+        VERTEX_NOTEBOOK,
+        tmp_path,
+        output_dir=str(tmp_path / "vertex"),
+        use_vertex_training=True,
+        accelerator_type="NVIDIA_TESLA_T4",
+        accelerator_count=1,
+        use_vertex_endpoint=True,
+        use_dataflow=True,
         train_steps=1000,
     )
     text = _outputs_text(executed)
-    for expected in ("mode: DRY RUN (no network)", "credentials: AnonymousCredentials", "would upload:",
-                     "DataflowRunner", "ai_platform_training_args", "ai_platform_serving_args",
-                     "would submit PipelineJob", "dry run: not submitted", '"examples": {"b64": '):
+    for expected in (
+        "mode: DRY RUN (no network)",
+        "credentials: AnonymousCredentials",
+        "would upload:",
+        "DataflowRunner",
+        "ai_platform_training_args",
+        "ai_platform_serving_args",
+        "would submit PipelineJob",
+        "dry run: not submitted",
+        '"examples": {"b64": ',
+    ):
         assert expected in text
     import json
 
@@ -157,6 +261,9 @@ def test_committed_notebooks_pass_nbval(tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))  # The notebook's default output root is a temp folder.
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", *notebooks],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]

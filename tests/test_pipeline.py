@@ -1,8 +1,8 @@
 """base_pipeline.py: the components, their order and wiring, and the parameter checks."""
 
 import pytest
-from tensorflow_model_analysis.proto import config_pb2 as tfma_config
 from google.protobuf import json_format
+from tensorflow_model_analysis.proto import config_pb2 as tfma_config
 from tfx import v1 as tfx
 
 import base_pipeline
@@ -35,13 +35,28 @@ def _producer(component, input_key):
 
 
 EXPECTED_ORDER = [
-    "CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataValidationGate", "Transform",
-    "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "DataValidationGate",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "Evaluator",
+    "Pusher",
 ]
 # The teaching notebook's variant: SchemaGen infers the schema, anomalies are shown, not gated.
 TEACHING_ORDER = [
-    "CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
-    "latest_blessed_model_resolver", "Evaluator", "Pusher",
+    "CsvExampleGen",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "Evaluator",
+    "Pusher",
 ]
 
 
@@ -99,8 +114,15 @@ def test_wiring(tmp_path):
 
 
 def test_parameters_reach_the_components(tmp_path):
-    pipeline = _pipeline(tmp_path, train_steps=123, eval_steps=7, min_eval_auc=0.61, max_auc_decrease=0.02,
-                         beam_pipeline_args=["--direct_num_workers=2"], enable_cache=False)
+    pipeline = _pipeline(
+        tmp_path,
+        train_steps=123,
+        eval_steps=7,
+        min_eval_auc=0.61,
+        max_auc_decrease=0.02,
+        beam_pipeline_args=["--direct_num_workers=2"],
+        enable_cache=False,
+    )
     c = {component.id: component for component in pipeline.components}
     assert _proto(c["Trainer"], "train_args", tfx.proto.TrainArgs()).num_steps == 123
     assert _proto(c["Trainer"], "eval_args", tfx.proto.EvalArgs()).num_steps == 7
@@ -114,7 +136,10 @@ def test_parameters_reach_the_components(tmp_path):
 
 
 def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
-    c = {component.id: component for component in _pipeline(tmp_path, min_eval_auc=0.61, max_auc_decrease=0.02).components}
+    c = {
+        component.id: component
+        for component in _pipeline(tmp_path, min_eval_auc=0.61, max_auc_decrease=0.02).components
+    }
     eval_config = _proto(c["Evaluator"], "eval_config", tfma_config.EvalConfig())
     assert [list(spec.feature_keys) for spec in eval_config.slicing_specs] == [[], ["product"]]
     metrics = {metric.class_name: metric for metric in eval_config.metrics_specs[0].metrics}

@@ -12,19 +12,48 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import prepare_data  # noqa: E402
 
 CFPB_HEADER = [
-    "Date received", "Product", "Sub-product", "Issue", "Sub-issue",
-    "Consumer complaint narrative", "Company public response", "Company", "State", "ZIP code",
-    "Tags", "Consumer consent provided?", "Submitted via", "Date sent to company",
-    "Company response to consumer", "Timely response?", "Consumer disputed?", "Complaint ID",
+    "Date received",
+    "Product",
+    "Sub-product",
+    "Issue",
+    "Sub-issue",
+    "Consumer complaint narrative",
+    "Company public response",
+    "Company",
+    "State",
+    "ZIP code",
+    "Tags",
+    "Consumer consent provided?",
+    "Submitted via",
+    "Date sent to company",
+    "Company response to consumer",
+    "Timely response?",
+    "Consumer disputed?",
+    "Complaint ID",
 ]
 
 
 def cfpb_row(narrative="My bank charged me twice.", disputed="No", zip_code="124XX", sub_product=""):
     """Returns one record with the 18 CFPB fields."""
     return [
-        "2015-09-23", "Bank account or service", sub_product, "Deposits and withdrawals", "",
-        narrative, "", "BANK OF AMERICA, NATIONAL ASSOCIATION", "NY", zip_code, "",
-        "Consent provided", "Web", "09/23/15", "Closed with explanation", "Yes", disputed, "1576661",
+        "2015-09-23",
+        "Bank account or service",
+        sub_product,
+        "Deposits and withdrawals",
+        "",
+        narrative,
+        "",
+        "BANK OF AMERICA, NATIONAL ASSOCIATION",
+        "NY",
+        zip_code,
+        "",
+        "Consent provided",
+        "Web",
+        "09/23/15",
+        "Closed with explanation",
+        "Yes",
+        disputed,
+        "1576661",
     ]
 
 
@@ -88,13 +117,18 @@ def test_rows_without_narrative_or_yes_no_label_are_skipped_and_counted(tmp_path
 def test_malformed_records_are_reported_with_line_numbers_and_can_be_kept(tmp_path):
     source, target, rejects = tmp_path / "in.csv", tmp_path / "out.csv", tmp_path / "rejects.csv"
     good = ",".join(f'"{value}"' for value in cfpb_row())
-    text = "\n".join([
-        ",".join(CFPB_HEADER),
-        good,
-        "2015-09-23,Mortgage,too,few,fields",
-        good.replace('"My bank', 'My "bank', 1),  # Stray quote inside an unquoted field.
-        good,
-    ]) + "\n"
+    text = (
+        "\n".join(
+            [
+                ",".join(CFPB_HEADER),
+                good,
+                "2015-09-23,Mortgage,too,few,fields",
+                good.replace('"My bank', 'My "bank', 1),  # Stray quote inside an unquoted field.
+                good,
+            ]
+        )
+        + "\n"
+    )
     source.write_text(text, encoding="utf-8")
     summary = prepare_data.prepare(str(source), str(target), rejects_path=str(rejects))
     assert summary.written == 3  # A quote inside an unquoted field is kept as a character.

@@ -7,6 +7,7 @@ keeps what the pipeline and the notebooks write out of commits.
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -42,23 +43,67 @@ def test_no_credentials_tokens_or_personal_paths_are_tracked():
 
 
 # Built from pieces, so that this file does not hold what it scans for.
-@pytest.mark.parametrize("text, what", [
-    ("-----BEGIN RSA " + "PRIVATE KEY-----", "a private key"),
-    ('{"type": "service_account", "private_key' + '_id": "abc"}', "a service-account key file"),
-    ("Authorization: Bearer ya29" + ".a0AfH6SMBx-abcdefghijklmnopqrstuvwxyz", "an OAuth access token"),
-    ("key=AIza" + "SyA-abcdefghijklmnopqrstuvwxyz01234", "a Google API key"),
-    ("open('/ho" + "me/alice/project/data.csv')", "a personal home folder"),
-])
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ("-----BEGIN RSA " + "PRIVATE KEY-----", "a private key"),
+        ('{"type": "service_account", "private_key' + '_id": "abc"}', "a service-account key file"),
+        ("Authorization: Bearer ya29" + ".a0AfH6SMBx-abcdefghijklmnopqrstuvwxyz", "an OAuth access token"),
+        ("key=AIza" + "SyA-abcdefghijklmnopqrstuvwxyz01234", "a Google API key"),
+        ("open('/ho" + "me/alice/project/data.csv')", "a personal home folder"),
+    ],
+)
 def test_the_scan_recognizes_each_kind(text, what):
     assert SECRETS[what].search(text)
 
 
 @needs_git
-@pytest.mark.parametrize("path", [
-    ".venv/bin/python", "outputs/local/tfx_pipeline_interactive.ipynb", "outputs/vertex_ai/cfpb-consumer-disputes.json",
-    "pipeline_root/CsvExampleGen/examples/1/data.gz", "serving_model/1700000000/saved_model.pb",
-    "notebooks/local/metadata.sqlite", "notebooks/local/.ipynb_checkpoints/x.ipynb", "module.cpython-310.pyc",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".venv/bin/python",
+        "outputs/local/tfx_pipeline_interactive.ipynb",
+        "outputs/vertex_ai/cfpb-consumer-disputes.json",
+        "pipeline_root/CsvExampleGen/examples/1/data.gz",
+        "serving_model/1700000000/saved_model.pb",
+        "notebooks/local/metadata.sqlite",
+        "notebooks/local/.ipynb_checkpoints/x.ipynb",
+        "module.cpython-310.pyc",
+    ],
+)
 def test_run_outputs_and_environments_are_ignored(path):
     result = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO_ROOT)
     assert result.returncode == 0, f"{path} would be committed"
+
+
+def _ruff(*arguments):
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *arguments, "."], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+
+
+def test_ruff_finds_nothing_and_the_code_is_formatted():
+    """The settings in pyproject.toml, as the pre-commit hooks apply them (notebooks included)."""
+    lint = _ruff("check", "--no-cache")
+    assert lint.returncode == 0, lint.stdout[-3000:]
+    formatted = _ruff("format", "--check", "--no-cache")
+    assert formatted.returncode == 0, formatted.stdout[-3000:]
+
+
+def test_committed_notebooks_keep_only_the_outputs_nbval_checks(tmp_path):
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import clean_notebooks
+    import nbformat
+
+    assert clean_notebooks.main(["--check"]) == 0
+    # The check is not vacuous: an executed cell's output, count and papermill metadata are found.
+    notebook = nbformat.read(str(REPO_ROOT / "notebooks" / "local" / "tfx_pipeline_interactive.ipynb"), 4)
+    notebook.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="repository: /x\n")]
+    notebook.cells[2].execution_count = 3
+    notebook.metadata["papermill"] = {"duration": 1.0}
+    nbformat.write(notebook, str(tmp_path / "run.ipynb"))
+    assert clean_notebooks.main(["--check", str(tmp_path / "run.ipynb")]) == 1
+    assert clean_notebooks.main([str(tmp_path / "run.ipynb")]) == 0
+    assert clean_notebooks.main(["--check", str(tmp_path / "run.ipynb")]) == 0
+    checked = [cell for cell in nbformat.read(str(tmp_path / "run.ipynb"), 4).cells if cell.get("outputs")]
+    assert checked and all(cell.source.startswith("# NBVAL_CHECK_OUTPUT") for cell in checked)

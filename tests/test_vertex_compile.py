@@ -20,8 +20,11 @@ from conftest import REPO_ROOT
 
 DATA_DIR = str(REPO_ROOT / "data_local")
 MODULE_FILE = str(REPO_ROOT / "module.py")
-REAL = dict(project="acme-ml-prod", bucket="acme-ml-pipelines",
-            service_account="tfx-pipelines@acme-ml-prod.iam.gserviceaccount.com")
+REAL = dict(
+    project="acme-ml-prod",
+    bucket="acme-ml-pipelines",
+    service_account="tfx-pipelines@acme-ml-prod.iam.gserviceaccount.com",
+)
 VARIANTS = {
     "plain": {},
     "vertex_training": dict(use_vertex_training=True, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
@@ -48,10 +51,14 @@ def compiled(request, tmp_path_factory):
 def _local_dependencies():
     """Each local component's upstream components, from the pipeline LocalDagRunner runs."""
     pipeline = base_pipeline.create_pipeline(
-        pipeline_root="/tmp/unused", data_root=DATA_DIR, module_file=MODULE_FILE, serving_model_dir="/tmp/unused",
+        pipeline_root="/tmp/unused",
+        data_root=DATA_DIR,
+        module_file=MODULE_FILE,
+        serving_model_dir="/tmp/unused",
     )
-    return {component.id: sorted(upstream.id for upstream in component.upstream_nodes)
-            for component in pipeline.components}
+    return {
+        component.id: sorted(upstream.id for upstream in component.upstream_nodes) for component in pipeline.components
+    }
 
 
 def _collapse_resolver(name):
@@ -68,7 +75,9 @@ def test_tasks_and_dependencies_match_the_local_pipeline(compiled):
         vertex_dependencies.setdefault(_collapse_resolver(name), set()).update(upstream)
     assert {name: sorted(upstream) for name, upstream in vertex_dependencies.items()} == _local_dependencies()
     assert sorted(name for name in tasks if name.startswith("latest_blessed_model_resolver-")) == [
-        "latest_blessed_model_resolver-model-blessing-resolver", "latest_blessed_model_resolver-model-resolver"]
+        "latest_blessed_model_resolver-model-blessing-resolver",
+        "latest_blessed_model_resolver-model-resolver",
+    ]
     order = pipeline_vertex.task_order(blueprint)
     for name, task in tasks.items():
         assert all(order.index(upstream) < order.index(name) for upstream in task.get("dependentTasks", []))
@@ -86,15 +95,24 @@ def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(co
     _, settings, inputs, _, blueprint = compiled
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
     assert "DataValidationGate" in tasks["Transform"]["dependentTasks"]
-    assert sorted(tasks["DataValidationGate"]["dependentTasks"]) == ["ExampleValidator", "ImportSchemaGen", "StatisticsGen"]
+    assert sorted(tasks["DataValidationGate"]["dependentTasks"]) == [
+        "ExampleValidator",
+        "ImportSchemaGen",
+        "StatisticsGen",
+    ]
     container = pipeline_vertex._executor(blueprint, "DataValidationGate")["container"]
     assert container["image"] == pipeline_vertex.TFX_IMAGE
+    # The same interpreter TFX's own components start in that image (python -m tfx...).
+    assert container["command"][0] == pipeline_vertex._executor(blueprint, "Transform")["container"]["command"][0]
     # The command carries data_validation.py as it is: the stock image needs nothing of ours.
     assert container["command"][:3] == ["python", "-c", (REPO_ROOT / "data_validation.py").read_text()]
     assert container["command"][3:] == [
-        "--anomalies", "{{$.inputs.artifacts['anomalies'].uri}}",
-        "--statistics", "{{$.inputs.artifacts['statistics'].uri}}",
-        "--schema", "{{$.inputs.artifacts['schema'].uri}}",
+        "--anomalies",
+        "{{$.inputs.artifacts['anomalies'].uri}}",
+        "--statistics",
+        "{{$.inputs.artifacts['statistics'].uri}}",
+        "--schema",
+        "{{$.inputs.artifacts['schema'].uri}}",
     ]
     assert pipeline_vertex.task_parameters(blueprint, "ImportSchemaGen")["schema_file"] == inputs.schema_file
     row = {row["task"]: row for row in pipeline_vertex.summarize(blueprint)}["DataValidationGate"]
@@ -143,7 +161,9 @@ def test_pusher_endpoint_args_only_with_vertex_endpoint(compiled):
         assert serving["endpoint_name"] == settings.endpoint_name
         assert serving["project_id"] == settings.project
         assert serving["machine_type"] == settings.serving_machine_type
-        assert config[VERTEX.VERTEX_CONTAINER_IMAGE_URI_KEY].startswith("us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.")
+        assert config[VERTEX.VERTEX_CONTAINER_IMAGE_URI_KEY].startswith(
+            "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu."
+        )
     else:
         assert not config
         assert parameters["push_destination"]["filesystem"]["base_directory"] == settings.serving_model_dir
@@ -175,9 +195,13 @@ def test_pipeline_job_builds_offline_from_each_blueprint(compiled):
     assert request["runtimeConfig"]["gcsOutputDirectory"] == settings.pipeline_root
     assert request["labels"]["tutorial"] == "tfx-cfpb"
     assert request["labels"]["tfx-version"] == tfx.__version__.replace(".", "-")
-    assert set(request["pipelineSpec"]["root"]["dag"]["tasks"]) == set(blueprint["pipelineSpec"]["root"]["dag"]["tasks"])
-    caching = {task.get("cachingOptions", {}).get("enableCache", False)
-               for task in request["pipelineSpec"]["root"]["dag"]["tasks"].values()}
+    assert set(request["pipelineSpec"]["root"]["dag"]["tasks"]) == set(
+        blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
+    )
+    caching = {
+        task.get("cachingOptions", {}).get("enableCache", False)
+        for task in request["pipelineSpec"]["root"]["dag"]["tasks"].values()
+    }
     assert caching == {settings.enable_caching}
 
 
@@ -187,8 +211,10 @@ def test_caching_off_reaches_every_task(tmp_path):
     path = str(tmp_path / "blueprint.json")
     pipeline_vertex.compile_pipeline(settings, inputs, path)
     request = pipeline_vertex.build_pipeline_job(settings, path, pipeline_vertex.credentials_for(True)).to_dict()
-    assert {task.get("cachingOptions", {}).get("enableCache", False)
-            for task in request["pipelineSpec"]["root"]["dag"]["tasks"].values()} == {False}
+    assert {
+        task.get("cachingOptions", {}).get("enableCache", False)
+        for task in request["pipelineSpec"]["root"]["dag"]["tasks"].values()
+    } == {False}
 
 
 def test_packaging_switch_is_restored_after_compiling(compiled):
@@ -218,7 +244,10 @@ def test_upload_paths_follow_the_contents(tmp_path):
     assert pipeline_vertex.plan_uploads(settings, str(data), str(module_file)).data_root != first.data_root
     schema_file = tmp_path / "schema.pbtxt"
     schema_file.write_text((REPO_ROOT / "schema" / "schema.pbtxt").read_text() + "\n# reviewed again\n")
-    assert pipeline_vertex.plan_uploads(settings, str(data), str(module_file), str(schema_file)).schema_file != first.schema_file
+    assert (
+        pipeline_vertex.plan_uploads(settings, str(data), str(module_file), str(schema_file)).schema_file
+        != first.schema_file
+    )
 
 
 def test_data_csvexamplegen_cannot_read_is_refused_before_any_upload(tmp_path):
@@ -229,11 +258,14 @@ def test_data_csvexamplegen_cannot_read_is_refused_before_any_upload(tmp_path):
         pipeline_vertex.plan_uploads(pipeline_vertex.VertexSettings(), str(data), MODULE_FILE)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda tmp: (str(tmp / "missing"), MODULE_FILE), "is not a folder"),
-    (lambda tmp: (str(tmp), MODULE_FILE), "holds no .csv file"),
-    (lambda tmp: (DATA_DIR, str(tmp / "nope.py")), "does not exist"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: (str(tmp / "missing"), MODULE_FILE), "is not a folder"),
+        (lambda tmp: (str(tmp), MODULE_FILE), "holds no .csv file"),
+        (lambda tmp: (DATA_DIR, str(tmp / "nope.py")), "does not exist"),
+    ],
+)
 def test_upload_plan_refuses_missing_inputs(tmp_path, make, message):
     data_dir, module_file = make(tmp_path)
     with pytest.raises(ValueError, match=message):
@@ -250,12 +282,15 @@ def test_dry_run_is_the_default_while_placeholders_remain():
     assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(**REAL), True) is True
 
 
-@pytest.mark.parametrize("override, named", [
-    ({}, "project, bucket, service_account"),
-    ({"project": ""}, "project"),
-    ({"bucket": "your-gcs-bucket"}, "bucket"),
-    ({"service_account": "x@your-gcp-project.iam.gserviceaccount.com"}, "service_account"),
-])
+@pytest.mark.parametrize(
+    "override, named",
+    [
+        ({}, "project, bucket, service_account"),
+        ({"project": ""}, "project"),
+        ({"bucket": "your-gcs-bucket"}, "bucket"),
+        ({"service_account": "x@your-gcp-project.iam.gserviceaccount.com"}, "service_account"),
+    ],
+)
 def test_real_run_refuses_placeholders_before_uploading_or_compiling(tmp_path, monkeypatch, override, named):
     settings = pipeline_vertex.VertexSettings(**dict(REAL if override else {}, **override))
     touched = []
@@ -268,25 +303,28 @@ def test_real_run_refuses_placeholders_before_uploading_or_compiling(tmp_path, m
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"project": "Acme_Prod"}, "not a GCP project id"),
-    ({"region": "central"}, "not a Google Cloud region"),
-    ({"bucket": "gs://acme-ml-pipelines"}, "without 'gs://'"),
-    ({"bucket": "A"}, "not a Cloud Storage bucket name"),
-    ({"service_account": "tfx-pipelines"}, "not a service account email"),
-    ({"pipeline_name": "CFPB pipeline"}, "lowercase letters, digits and hyphens"),
-    ({"train_steps": 0}, "train_steps must be a positive integer"),
-    ({"eval_steps": 2.5}, "eval_steps must be a positive integer"),
-    ({"min_eval_auc": 1.5}, r"min_eval_auc must lie in \[0, 1\]"),
-    ({"training_machine_type": ""}, "training_machine_type '' is not a machine type"),
-    ({"accelerator_type": "NVIDIA_TESLA_T4"}, "go together"),
-    ({"accelerator_count": 2}, "go together"),
-    ({"accelerator_count": -1}, "non-negative integer"),
-    ({"accelerator_type": "t4", "accelerator_count": 1}, "not a Vertex AI accelerator"),
-    ({"dataflow_max_workers": 0}, "dataflow_max_workers must be a positive integer"),
-    ({"endpoint_name": " "}, "endpoint_name"),
-    ({"labels": {"Team": "ML"}}, "label 'Team'"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"project": "Acme_Prod"}, "not a GCP project id"),
+        ({"region": "central"}, "not a Google Cloud region"),
+        ({"bucket": "gs://acme-ml-pipelines"}, "without 'gs://'"),
+        ({"bucket": "A"}, "not a Cloud Storage bucket name"),
+        ({"service_account": "tfx-pipelines"}, "not a service account email"),
+        ({"pipeline_name": "CFPB pipeline"}, "lowercase letters, digits and hyphens"),
+        ({"train_steps": 0}, "train_steps must be a positive integer"),
+        ({"eval_steps": 2.5}, "eval_steps must be a positive integer"),
+        ({"min_eval_auc": 1.5}, r"min_eval_auc must lie in \[0, 1\]"),
+        ({"training_machine_type": ""}, "training_machine_type '' is not a machine type"),
+        ({"accelerator_type": "NVIDIA_TESLA_T4"}, "go together"),
+        ({"accelerator_count": 2}, "go together"),
+        ({"accelerator_count": -1}, "non-negative integer"),
+        ({"accelerator_type": "t4", "accelerator_count": 1}, "not a Vertex AI accelerator"),
+        ({"dataflow_max_workers": 0}, "dataflow_max_workers must be a positive integer"),
+        ({"endpoint_name": " "}, "endpoint_name"),
+        ({"labels": {"Team": "ML"}}, "label 'Team'"),
+    ],
+)
 def test_impossible_settings_are_named(override, message):
     settings = dataclasses.replace(pipeline_vertex.VertexSettings(**REAL), **override)
     with pytest.raises(ValueError, match=message):
@@ -347,8 +385,9 @@ def test_real_run_uploads_then_compiles_then_submits_as_the_service_account(tmp_
 
     link = pipeline_vertex.submit(FakeJob(), settings, wait=True)
     assert submitted == {"service_account": settings.service_account, "waited": True}
-    assert link == ("https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/run-1"
-                    "?project=acme-ml-prod")
+    assert link == (
+        "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/run-1?project=acme-ml-prod"
+    )
 
 
 def test_endpoint_instances_carry_the_serialized_examples():
@@ -359,13 +398,18 @@ def test_endpoint_instances_carry_the_serialized_examples():
 
 
 def test_serving_image_is_the_closest_published_tensorflow():
-    assert pipeline_vertex.default_serving_image("us-central1", "2.15.1") == \
-        "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
-    assert pipeline_vertex.default_serving_image("europe-west4", "2.13.0") == \
-        "europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-13:latest"
+    assert (
+        pipeline_vertex.default_serving_image("us-central1", "2.15.1")
+        == "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
+    )
+    assert (
+        pipeline_vertex.default_serving_image("europe-west4", "2.13.0")
+        == "europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-13:latest"
+    )
     # Newer TensorFlow than Vertex AI publishes: the newest published image, not a made-up tag.
     newest = pipeline_vertex.default_serving_image("us-central1", "2.99.0")
     from google.cloud.aiplatform.constants import prediction
+
     assert newest in prediction.TF_CONTAINER_URIS
     with pytest.raises(ValueError, match="set serving_image"):
         pipeline_vertex.default_serving_image("us-central1", "3.0.0")
@@ -374,8 +418,11 @@ def test_serving_image_is_the_closest_published_tensorflow():
 def test_vertex_switches_need_a_region():
     with pytest.raises(ValueError, match="vertex_region is required"):
         base_pipeline.create_pipeline(
-            pipeline_root="gs://b/root", data_root="gs://b/data", module_file="gs://b/module.py",
-            serving_model_dir="gs://b/serving", vertex_training_args={"project": "p"},
+            pipeline_root="gs://b/root",
+            data_root="gs://b/data",
+            module_file="gs://b/module.py",
+            serving_model_dir="gs://b/serving",
+            vertex_training_args={"project": "p"},
         )
 
 
@@ -384,7 +431,10 @@ def test_command_line_dry_run_and_refusal(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "DRY RUN" in out and "would upload" in out and "11 tasks" in out
     blueprint = json.loads((tmp_path / "cfpb-consumer-disputes.json").read_text())
-    assert "--runner=DataflowRunner" in blueprint["pipelineSpec"]["deploymentSpec"]["executors"]["Transform_executor"]["container"]["args"]
+    assert (
+        "--runner=DataflowRunner"
+        in blueprint["pipelineSpec"]["deploymentSpec"]["executors"]["Transform_executor"]["container"]["args"]
+    )
     with pytest.raises(SystemExit):
         pipeline_vertex.main(["--output-dir", str(tmp_path / "refused"), "--submit"])
     assert "still hold placeholders" in capsys.readouterr().err

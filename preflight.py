@@ -1,0 +1,149 @@
+"""Which TFX stack this environment can run, and the exact fix when it can run none.
+
+The notebooks' setup cell prints `report()` first. Nothing here imports TFX or TensorFlow: it must
+run on a fresh Colab session and on a machine where the install has not happened yet.
+
+    python preflight.py     # the same diagnosis in a terminal; exit status 1 if no stack fits
+"""
+
+import dataclasses
+import platform
+import sys
+
+Version = tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Stack:
+    name: str
+    tfx: str
+    pythons: tuple[Version, ...]
+    min_glibc: Version
+
+
+# The two stacks requirements.txt pins (README, Versions). tfx 1.21's ml-metadata and TFDV ship
+# only manylinux_2_39 wheels; tfx 1.16 requires Python < 3.11.
+STACKS = (
+    Stack("A", "1.16.0", ((3, 10),), (2, 17)),
+    Stack("B", "1.21.0", ((3, 11), (3, 12), (3, 13)), (2, 39)),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Environment:
+    python: Version
+    glibc: Version | None  # None: not glibc (macOS, Windows, musl).
+    in_colab: bool
+    installed_tfx: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnosis:
+    stack: Stack | None
+    needs_install: bool
+    problem: str = ""
+    fix: str = ""
+
+
+def _version(text: str) -> Version:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+def current_environment() -> Environment:
+    """This interpreter's Python, glibc, Colab-ness and installed tfx."""
+    library, glibc = platform.libc_ver()
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("tfx")
+        except PackageNotFoundError:
+            installed = None
+    except ImportError:  # pragma: no cover - Python < 3.8
+        installed = None
+    return Environment(
+        python=tuple(sys.version_info[:3]),
+        glibc=_version(glibc) if library == "glibc" and glibc else None,
+        in_colab="google.colab" in sys.modules,
+        installed_tfx=installed,
+    )
+
+
+def _text(version: Version) -> str:
+    return ".".join(str(part) for part in version)
+
+
+PYTHON_310_FIX = (
+    "Use Python 3.10 (stack A, tfx 1.16), which runs on any glibc >= 2.17: "
+    "`uv python install 3.10` or `pyenv install 3.10.13`, then `PYTHON=/path/to/python3.10 make tutorial`."
+)
+
+
+def diagnose(environment: Environment) -> Diagnosis:
+    """The stack for this environment, whether it must be installed, or the problem and its fix."""
+    python = environment.python[:2]
+    by_python = next((stack for stack in STACKS if python in stack.pythons), None)
+    if environment.glibc is None:
+        return Diagnosis(
+            None,
+            False,
+            "no glibc: TFX publishes wheels for Linux (manylinux) only",
+            "Run in Colab, or in Linux (a VM, WSL2, or a container such as python:3.10-bookworm).",
+        )
+    if by_python is None:
+        supported = ", ".join(_text(version) for stack in STACKS for version in stack.pythons)
+        fix = PYTHON_310_FIX
+        if environment.in_colab:
+            fix = (
+                "Colab's runtime changed: pick an older runtime version (Runtime > Change runtime type > "
+                f"runtime version) whose Python is one of {supported}."
+            )
+        return Diagnosis(
+            None, False, f"Python {_text(environment.python)} has no TFX release (supported: {supported})", fix
+        )
+    if environment.glibc < by_python.min_glibc:
+        return Diagnosis(
+            None,
+            False,
+            f"Python {_text(python)} needs tfx {by_python.tfx}, "
+            f"whose wheels need glibc >= {_text(by_python.min_glibc)}; "
+            f"this system has glibc {_text(environment.glibc)}",
+            PYTHON_310_FIX,
+        )
+    return Diagnosis(by_python, environment.installed_tfx != by_python.tfx)
+
+
+def install_command(python_executable: str) -> list:
+    """pip with the exact pins of requirements.txt (its constraints lock pins every package): with
+    no unpinned name, pip cannot fall back to an old TFX such as 0.23.1."""
+    return [python_executable, "-m", "pip", "install", "--progress-bar", "on", "-r", "requirements.txt"]
+
+
+def report(environment: Environment | None = None) -> str:
+    """A one-screen diagnosis."""
+    environment = environment or current_environment()
+    diagnosis = diagnose(environment)
+    lines = [
+        f"where:         {'Google Colab' if environment.in_colab else 'not Colab (' + platform.system() + ')'}",
+        f"Python:        {_text(environment.python)}",
+        f"glibc:         {_text(environment.glibc) if environment.glibc else 'none'}",
+        f"installed tfx: {environment.installed_tfx or 'none'}",
+    ]
+    if diagnosis.stack:
+        stack = diagnosis.stack
+        lines.append(
+            f"stack:         {stack.name} (tfx {stack.tfx})"
+            + (" - to install" if diagnosis.needs_install else " - ready")
+        )
+    else:
+        lines += [f"stack:         none. {diagnosis.problem}", f"fix:           {diagnosis.fix}"]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    print(report())
+    return 0 if diagnose(current_environment()).stack else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Static views of the pipeline's artifacts: pandas tables and matplotlib charts.
+
+TFDV's and TFMA's interactive views (`context.show`) draw in Colab but often not in JupyterLab,
+and never in a notebook saved by papermill. These read the same artifacts and render as HTML
+tables and PNG images everywhere: Colab, JupyterLab, papermill's output, GitHub's viewer.
+"""
+
+import os
+from collections.abc import Sequence
+
+import matplotlib
+
+if not os.environ.get("MPLBACKEND") and "ipykernel" not in __import__("sys").modules:
+    matplotlib.use("Agg")  # No display outside a notebook (tests, scripts).
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow_metadata.proto.v0 import anomalies_pb2, statistics_pb2  # noqa: E402
+
+METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")
+
+
+def _split_file(artifact_uri: str, split: str, name: str) -> str:
+    path = os.path.join(artifact_uri, f"Split-{split}", name)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{path} does not exist: is {artifact_uri} the right artifact, with a {split!r} split?")
+    return path
+
+
+def statistics_table(statistics_uri: str, split: str = "train") -> pd.DataFrame:
+    """One row per feature of StatisticsGen's output: present, missing, distinct, top value, mean."""
+    statistics = statistics_pb2.DatasetFeatureStatisticsList()
+    with tf.io.gfile.GFile(_split_file(statistics_uri, split, "FeatureStats.pb"), "rb") as handle:
+        statistics.ParseFromString(handle.read())
+    dataset = statistics.datasets[0]
+    rows = []
+    for feature in dataset.features:
+        text = feature.HasField("string_stats")
+        common = feature.string_stats.common_stats if text else feature.num_stats.common_stats
+        top = feature.string_stats.top_values[0].value if text and feature.string_stats.top_values else None
+        rows.append(
+            {
+                "feature": ".".join(feature.path.step) or feature.name,
+                "type": "text" if text else "number",
+                "present": common.num_non_missing,
+                "missing": common.num_missing,
+                "distinct": feature.string_stats.unique if text else None,
+                "top value": top[:40] if top else None,
+                "mean": round(feature.num_stats.mean, 3) if not text else None,
+                "mean length": round(feature.string_stats.avg_length, 1) if text else None,
+            }
+        )
+    table = pd.DataFrame(rows).set_index("feature").sort_index()
+    table.attrs["examples"] = dataset.num_examples
+    return table
+
+
+def anomalies_table(anomalies_uri: str) -> pd.DataFrame:
+    """ExampleValidator's anomalies, one row per split and feature; no rows when there are none."""
+    rows = []
+    for name in sorted(tf.io.gfile.listdir(anomalies_uri)):
+        if not name.startswith("Split-"):
+            continue
+        split = name.rstrip("/")[len("Split-") :]
+        anomalies = anomalies_pb2.Anomalies()
+        with tf.io.gfile.GFile(os.path.join(anomalies_uri, name.rstrip("/"), "SchemaDiff.pb"), "rb") as handle:
+            anomalies.ParseFromString(handle.read())
+        for feature, info in sorted(anomalies.anomaly_info.items()):
+            for reason in info.reason:
+                rows.append(
+                    {
+                        "split": split,
+                        "feature": feature,
+                        "anomaly": reason.short_description,
+                        "detail": reason.description,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["split", "feature", "anomaly", "detail"])
+
+
+def sliced_metrics(eval_result) -> pd.DataFrame:
+    """TFMA's metrics per slice (a `tfma.load_eval_result` result): overall first, then by count."""
+    rows = []
+    for slice_key, metrics in eval_result.slicing_metrics:
+        values = metrics[""][""]
+        row = {"slice": "overall" if not slice_key else " & ".join(f"{key} = {value}" for key, value in slice_key)}
+        for name in METRICS:
+            row[name] = values.get(name, {}).get("doubleValue")
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("slice")
+    order = ["overall"] + [
+        name for name in table.sort_values("example_count", ascending=False).index if name != "overall"
+    ]
+    return table.loc[[name for name in order if name in table.index]]
+
+
+def plot_metric_by_slice(table: pd.DataFrame, metric: str = "auc", min_examples: int = 1):
+    """A horizontal bar per slice with its example count; the overall value as a line."""
+    slices = table.drop(index="overall", errors="ignore")
+    slices = slices[slices["example_count"] >= min_examples].sort_values(metric)
+    figure, axes = plt.subplots(figsize=(7, 0.35 * len(slices) + 1.2))
+    axes.barh([name.split(" = ", 1)[-1] for name in slices.index], slices[metric], color="#4c72b0")
+    for position, (value, count) in enumerate(zip(slices[metric], slices["example_count"], strict=True)):
+        if pd.notna(value):
+            axes.text(value, position, f" {value:.2f} (n={int(count)})", va="center", fontsize=8)
+    if "overall" in table.index and pd.notna(table.loc["overall", metric]):
+        axes.axvline(table.loc["overall", metric], color="black", linestyle="--", label="overall")
+        axes.legend(loc="lower right")
+    axes.set_xlabel(metric.upper() if metric == "auc" else metric)
+    axes.set_xlim(0, 1.15)
+    axes.set_title(f"{metric} by slice (eval split)")
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(model_run_dir: str, train_steps: int | None = None) -> pd.DataFrame:
+    """The Trainer's TensorBoard scalars (epoch_loss, epoch_auc, ...) as a table.
+
+    Columns are (run, metric), run being `train` or `validation`; the index is the epoch, or
+    the training step when train_steps (spread evenly over the epochs) is given.
+    """
+    records = []
+    for path in tf.io.gfile.glob(os.path.join(model_run_dir, "*", "events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.tag.startswith("epoch_"):
+                    records.append(
+                        {
+                            "run": os.path.basename(os.path.dirname(path)),
+                            "epoch": event.step + 1,
+                            "metric": value.tag[len("epoch_") :],
+                            "value": float(tf.make_ndarray(value.tensor)),
+                        }
+                    )
+    if not records:
+        raise FileNotFoundError(f"no TensorBoard scalars under {model_run_dir}")
+    curves = pd.DataFrame(records).pivot_table(index="epoch", columns=["run", "metric"], values="value")
+    if train_steps:
+        curves.index = curves.index * (train_steps // len(curves))
+        curves.index.name = "step"
+    return curves
+
+
+def plot_training_curves(curves: pd.DataFrame, metrics: Sequence[str] = ("loss", "auc")):
+    """One panel per metric, train and validation, against the step (or epoch)."""
+    figure, panels = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2))
+    for axes, metric in zip(list(panels) if len(metrics) > 1 else [panels], metrics, strict=True):
+        for run in curves.columns.get_level_values("run").unique():
+            if (run, metric) in curves.columns:
+                axes.plot(curves.index, curves[(run, metric)], marker="o", markersize=3, label=run)
+        axes.set_title(metric)
+        axes.set_xlabel(curves.index.name or "epoch")
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def tensorboard_lines(log_dir: str) -> list[str]:
+    """The notebook magics for the live view of the same logs."""
+    return ["%load_ext tensorboard", f"%tensorboard --logdir {log_dir}"]
