@@ -8,6 +8,7 @@ run on a fresh Colab session and on a machine where the install has not happened
 
 import dataclasses
 import platform
+import subprocess
 import sys
 
 Version = tuple[int, ...]
@@ -116,7 +117,17 @@ def diagnose(environment: Environment) -> Diagnosis:
 def install_command(python_executable: str) -> list:
     """pip with the exact pins of requirements.txt (its constraints lock pins every package): with
     no unpinned name, pip cannot fall back to an old TFX such as 0.23.1."""
-    return [python_executable, "-m", "pip", "install", "--progress-bar", "on", "-r", "requirements.txt"]
+    return [python_executable, "-m", "pip", "install", "-r", "requirements.txt"]
+
+
+def run_with_progress(command: list, cwd: str) -> None:
+    """Runs command, printing its output as it comes (a notebook shows no child's output by
+    itself, and pip's lines are the install's progress); CalledProcessError on failure."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in process.stdout:
+        print(line, end="", flush=True)
+    if process.wait() != 0:
+        raise subprocess.CalledProcessError(process.returncode, command)
 
 
 def report(environment: Environment | None = None) -> str:

@@ -156,8 +156,3 @@ def plot_training_curves(curves: pd.DataFrame, metrics: Sequence[str] = ("loss",
         axes.grid(alpha=0.3)
     figure.tight_layout()
     return figure
-
-
-def tensorboard_lines(log_dir: str) -> list[str]:
-    """The notebook magics for the live view of the same logs."""
-    return ["%load_ext tensorboard", f"%tensorboard --logdir {log_dir}"]

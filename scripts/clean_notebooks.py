@@ -1,8 +1,9 @@
 """The output policy for committed notebooks, applied (default) or checked (--check).
 
 A committed notebook keeps the outputs of cells marked `# NBVAL_CHECK_OUTPUT` only (nbval
-compares them with a fresh run, so they are part of the test) and nothing else: no other
-outputs, no execution counts, no papermill or kernel run metadata. Diffs then show source
+compares them with a fresh run, so they are part of the test; nbval also needs their execution
+count) and nothing else: no other outputs or execution counts, no papermill or kernel run
+metadata. Diffs then show source
 changes only, and no run's paths, timings or data leak into the repository.
 
     python scripts/clean_notebooks.py                 # clean every notebook under notebooks/
@@ -36,17 +37,18 @@ def clean(notebook) -> list[str]:
                 changes.append(f"cell {index}: metadata {key!r}")
         if cell.cell_type != "code":
             continue
+        if cell.source.lstrip().startswith(CHECKED_MARK) and cell.outputs:
+            # nbval skips a cell with outputs but no execution count ("unrun reference cell").
+            if cell.execution_count is None:
+                cell.execution_count = 1
+                changes.append(f"cell {index}: checked outputs without an execution count")
+            continue
         if cell.execution_count is not None:
             cell.execution_count = None
             changes.append(f"cell {index}: execution count")
-        keep = cell.source.lstrip().startswith(CHECKED_MARK)
-        if not keep and cell.outputs:
+        if cell.outputs:
             cell.outputs = []
             changes.append(f"cell {index}: outputs of a cell nbval does not check")
-        for output in cell.outputs:
-            if output.get("execution_count") is not None:
-                output["execution_count"] = None
-                changes.append(f"cell {index}: output execution count")
     return changes
 
 

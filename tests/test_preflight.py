@@ -68,3 +68,13 @@ def test_this_interpreter_is_diagnosed():
     environment = preflight.current_environment()
     assert environment.python[:2] in [version for stack in preflight.STACKS for version in stack.pythons]
     assert preflight.diagnose(environment).stack is not None  # The test suite runs on a stack.
+
+
+def test_run_with_progress_prints_each_line_as_it_comes_and_raises_on_failure(capsys, tmp_path):
+    import subprocess
+    import sys
+
+    preflight.run_with_progress([sys.executable, "-c", "print('Collecting tfx'); print('Installing')"], str(tmp_path))
+    assert capsys.readouterr().out == "Collecting tfx\nInstalling\n"
+    with pytest.raises(subprocess.CalledProcessError):
+        preflight.run_with_progress([sys.executable, "-c", "import sys; print('no'); sys.exit(3)"], str(tmp_path))

@@ -107,3 +107,4 @@ def test_committed_notebooks_keep_only_the_outputs_nbval_checks(tmp_path):
     assert clean_notebooks.main(["--check", str(tmp_path / "run.ipynb")]) == 0
     checked = [cell for cell in nbformat.read(str(tmp_path / "run.ipynb"), 4).cells if cell.get("outputs")]
     assert checked and all(cell.source.startswith("# NBVAL_CHECK_OUTPUT") for cell in checked)
+    assert all(cell.execution_count is not None for cell in checked)  # nbval skips them otherwise.
