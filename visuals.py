@@ -96,7 +96,11 @@ def sliced_metrics(eval_result) -> pd.DataFrame:
 
 
 def plot_metric_by_slice(table: pd.DataFrame, metric: str = "auc", min_examples: int = 1):
-    """A horizontal bar per slice with its example count; the overall value as a line."""
+    """A horizontal bar per slice with its example count; the overall value as a line.
+
+    Slices with fewer than min_examples are left out: an AUC of 3 complaints (or of a slice with
+    no dispute at all, which TFMA reports as 0) says nothing.
+    """
     slices = table.drop(index="overall", errors="ignore")
     slices = slices[slices["example_count"] >= min_examples].sort_values(metric)
     figure, axes = plt.subplots(figsize=(7, 0.35 * len(slices) + 1.2))
@@ -109,7 +113,8 @@ def plot_metric_by_slice(table: pd.DataFrame, metric: str = "auc", min_examples:
         axes.legend(loc="lower right")
     axes.set_xlabel(metric.upper() if metric == "auc" else metric)
     axes.set_xlim(0, 1.15)
-    axes.set_title(f"{metric} by slice (eval split)")
+    shown = f", slices with at least {min_examples} examples" if min_examples > 1 else ""
+    axes.set_title(f"{metric} by slice (eval split{shown})")
     figure.tight_layout()
     return figure
 

@@ -149,6 +149,8 @@ def test_visuals_read_the_notebook_run_artifacts(local_run):
     assert 0.5 <= metrics.loc["overall", "auc"] <= 1.0
     figure = visuals.plot_metric_by_slice(metrics)
     assert len(figure.axes[0].patches) == len(products)
+    large = visuals.plot_metric_by_slice(metrics, min_examples=20)
+    assert len(large.axes[0].patches) == (products["example_count"] >= 20).sum() < len(products)
     png = io.BytesIO()
     figure.savefig(png, format="png")
     assert png.getvalue().startswith(b"\x89PNG")
