@@ -248,6 +248,36 @@ def _read_binary(path: str, message):
     return message
 
 
+def read_split_statistics(statistics_uri: str) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
+    """{split: statistics} of a StatisticsGen output folder (local or gs://)."""
+    return {
+        split: _read_binary(os.path.join(folder, "FeatureStats.pb"), statistics_pb2.DatasetFeatureStatisticsList())
+        for split, folder in sorted(_split_folders(statistics_uri).items())
+    }
+
+
+def read_split_anomalies(anomalies_uri: str) -> dict[str, anomalies_pb2.Anomalies]:
+    """{split: anomalies} of an ExampleValidator output folder (local or gs://)."""
+    return {
+        split: _read_binary(os.path.join(folder, "SchemaDiff.pb"), anomalies_pb2.Anomalies())
+        for split, folder in sorted(_split_folders(anomalies_uri).items())
+    }
+
+
+def drift_problems(
+    statistics: dict[str, statistics_pb2.DatasetFeatureStatisticsList],
+    schema: schema_pb2.Schema,
+    baseline_split: str = "train",
+) -> list[str]:
+    """The drift of every other split against baseline_split, one line per drifted feature."""
+    problems: list[str] = []
+    if baseline_split in statistics:
+        for split in sorted(set(statistics) - {baseline_split}):
+            drifted = drift_anomalies(statistics[baseline_split], statistics[split], schema)
+            problems += describe_anomalies(drifted, f"split {split!r} against {baseline_split!r}")
+    return problems
+
+
 def _only_file(folder: str) -> str:
     files = [name for name in tf.io.gfile.listdir(folder) if not name.endswith("/")]
     if len(files) != 1:
@@ -262,19 +292,10 @@ def find_problems(anomalies_uri: str, statistics_uri: str, schema_uri: str, base
     StatisticsGen's statistics and the schema the validator used.
     """
     problems: list[str] = []
-    for split, folder in sorted(_split_folders(anomalies_uri).items()):
-        anomalies = _read_binary(os.path.join(folder, "SchemaDiff.pb"), anomalies_pb2.Anomalies())
+    for split, anomalies in read_split_anomalies(anomalies_uri).items():
         problems += describe_anomalies(anomalies, f"split {split!r}")
-    statistics = {
-        split: _read_binary(os.path.join(folder, "FeatureStats.pb"), statistics_pb2.DatasetFeatureStatisticsList())
-        for split, folder in _split_folders(statistics_uri).items()
-    }
     schema = read_schema(_only_file(schema_uri))
-    if baseline_split in statistics:
-        for split in sorted(set(statistics) - {baseline_split}):
-            drifted = drift_anomalies(statistics[baseline_split], statistics[split], schema)
-            problems += describe_anomalies(drifted, f"split {split!r} against {baseline_split!r}")
-    return problems
+    return problems + drift_problems(read_split_statistics(statistics_uri), schema, baseline_split)
 
 
 class DataValidationError(RuntimeError):

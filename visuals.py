@@ -16,24 +16,19 @@ if not os.environ.get("MPLBACKEND") and "ipykernel" not in __import__("sys").mod
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from tensorflow_metadata.proto.v0 import anomalies_pb2, statistics_pb2  # noqa: E402
+from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
+
+import data_validation  # noqa: E402
 
 METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")
 
 
-def _split_file(artifact_uri: str, split: str, name: str) -> str:
-    path = os.path.join(artifact_uri, f"Split-{split}", name)
-    if not tf.io.gfile.exists(path):
-        raise FileNotFoundError(f"{path} does not exist: is {artifact_uri} the right artifact, with a {split!r} split?")
-    return path
-
-
 def statistics_table(statistics_uri: str, split: str = "train") -> pd.DataFrame:
     """One row per feature of StatisticsGen's output: present, missing, distinct, top value, mean."""
-    statistics = statistics_pb2.DatasetFeatureStatisticsList()
-    with tf.io.gfile.GFile(_split_file(statistics_uri, split, "FeatureStats.pb"), "rb") as handle:
-        statistics.ParseFromString(handle.read())
-    dataset = statistics.datasets[0]
+    statistics = data_validation.read_split_statistics(statistics_uri)
+    if split not in statistics:
+        raise FileNotFoundError(f"{statistics_uri} has no {split!r} split (it has {sorted(statistics)})")
+    dataset = statistics[split].datasets[0]
     rows = []
     for feature in dataset.features:
         text = feature.HasField("string_stats")
@@ -59,13 +54,7 @@ def statistics_table(statistics_uri: str, split: str = "train") -> pd.DataFrame:
 def anomalies_table(anomalies_uri: str) -> pd.DataFrame:
     """ExampleValidator's anomalies, one row per split and feature; no rows when there are none."""
     rows = []
-    for name in sorted(tf.io.gfile.listdir(anomalies_uri)):
-        if not name.startswith("Split-"):
-            continue
-        split = name.rstrip("/")[len("Split-") :]
-        anomalies = anomalies_pb2.Anomalies()
-        with tf.io.gfile.GFile(os.path.join(anomalies_uri, name.rstrip("/"), "SchemaDiff.pb"), "rb") as handle:
-            anomalies.ParseFromString(handle.read())
+    for split, anomalies in data_validation.read_split_anomalies(anomalies_uri).items():
         for feature, info in sorted(anomalies.anomaly_info.items()):
             for reason in info.reason:
                 rows.append(
@@ -77,6 +66,35 @@ def anomalies_table(anomalies_uri: str) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows, columns=["split", "feature", "anomaly", "detail"])
+
+
+def schema_rules(feature: schema_pb2.Feature, schema: schema_pb2.Schema) -> str:
+    """What a schema says about one feature, in words."""
+    rules = ["every row" if feature.presence.min_fraction == 1.0 else "may be blank"]
+    if feature.HasField("domain"):
+        [domain] = [d for d in schema.string_domain if d.name == feature.domain]
+        rules.append(f"only the {len(domain.value)} values seen")
+    elif feature.HasField("string_domain"):
+        rules.append(f"closed: {', '.join(feature.string_domain.value)}")
+    elif feature.HasField("int_domain"):
+        rules.append(f"integers {feature.int_domain.min}..{feature.int_domain.max}")
+    elif feature.HasField("bool_domain"):
+        rules.append("0 or 1 (bool)")
+    if feature.not_in_environment:
+        rules.append("not in " + ", ".join(feature.not_in_environment))
+    if feature.HasField("drift_comparator"):
+        rules.append(f"drift at most {feature.drift_comparator.infinity_norm.threshold}")
+    return "; ".join(rules)
+
+
+def schema_comparison(schemas: dict[str, schema_pb2.Schema]) -> pd.DataFrame:
+    """One row per feature, one column per schema ({title: schema}): its rules in words."""
+    features = sorted({feature.name for schema in schemas.values() for feature in schema.feature})
+    table = {}
+    for title, schema in schemas.items():
+        by_name = {feature.name: feature for feature in schema.feature}
+        table[title] = [schema_rules(by_name[name], schema) if name in by_name else "(absent)" for name in features]
+    return pd.DataFrame(table, index=pd.Index(features, name="feature"))
 
 
 def sliced_metrics(eval_result) -> pd.DataFrame:

@@ -187,18 +187,6 @@ def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], schema_path:
     return result
 
 
-CATEGORICAL = [
-    "product",
-    "sub_product",
-    "issue",
-    "sub_issue",
-    "company",
-    "state",
-    "company_response",
-    "timely_response",
-]
-
-
 def baselines(train: Sequence[dict[str, str]], evaluate: Sequence[dict[str, str]]) -> dict[str, dict[str, float]]:
     """Majority class, and TF-IDF (narrative) + one-hot (categoricals, ZIP prefix) logistic regression."""
     import numpy as np
@@ -210,10 +198,12 @@ def baselines(train: Sequence[dict[str, str]], evaluate: Sequence[dict[str, str]
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
+    import module  # The model's categorical features, so both models see the same columns.
+
     def frame(rows):
         return pd.DataFrame(
             {
-                **{key: [row[key] for row in rows] for key in CATEGORICAL},
+                **{key: [row[key] for row in rows] for key in module.CATEGORICAL_KEYS},
                 "zip3": [row["zip_code"][:3] for row in rows],
                 "narrative": [row["consumer_complaint_narrative"] for row in rows],
             }
@@ -226,7 +216,7 @@ def baselines(train: Sequence[dict[str, str]], evaluate: Sequence[dict[str, str]
         ColumnTransformer(
             [
                 ("narrative", TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2)), "narrative"),
-                ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL + ["zip3"]),
+                ("categorical", OneHotEncoder(handle_unknown="ignore"), module.CATEGORICAL_KEYS + ["zip3"]),
             ]
         ),
         LogisticRegression(C=1.0, max_iter=2000),

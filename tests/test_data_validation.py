@@ -339,3 +339,22 @@ def test_the_anomalies_table_lists_each_split_feature_and_reason(gate_runs):
         ("complaint_id", "New column"),
         ("company_response", "Unexpected string values"),
     } <= found
+
+
+def test_schema_comparison_says_each_schemas_rules_in_words():
+    import visuals
+
+    curated = data_validation.read_schema(SCHEMA_FILE)
+    inferred = data_validation.read_schema(SCHEMA_FILE)
+    product = next(feature for feature in inferred.feature if feature.name == "product")
+    product.ClearField("drift_comparator")
+    product.domain = "product"
+    inferred.string_domain.add(name="product", value=["Mortgage", "Credit card"])
+    del inferred.feature[-1]  # zip_code
+    table = visuals.schema_comparison({"inferred": inferred, "curated": curated})
+    assert list(table.columns) == ["inferred", "curated"] and len(table) == 11
+    assert table.loc["product", "inferred"] == "every row; only the 2 values seen"
+    assert table.loc["product", "curated"] == "every row; drift at most 0.25"
+    assert table.loc["consumer_disputed", "curated"] == "every row; integers 0..1; not in SERVING"
+    assert table.loc["timely_response", "curated"] == "every row; closed: No, Yes"
+    assert table.loc["zip_code", "inferred"] == "(absent)" and table.loc["zip_code", "curated"] == "may be blank"

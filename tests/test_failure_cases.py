@@ -19,20 +19,16 @@ import time
 import pytest
 import tensorflow as tf
 
+import base_pipeline
 import data_validation
 import module
 import pipeline_local
 from conftest import REPO_ROOT
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
-UPSTREAM_OF_TRAINER = [
-    "CsvExampleGen",
-    "StatisticsGen",
-    "ImportSchemaGen",
-    "ExampleValidator",
-    "DataValidationGate",
-    "Transform",
-]
+# Everything the Trainer waits for, as base_pipeline builds it (the order is test_pipeline's).
+_COMPONENTS = base_pipeline.create_components(DATA_ROOT, str(REPO_ROOT / "module.py"), "/tmp/unused")
+UPSTREAM_OF_TRAINER = [component.id for component in _COMPONENTS.validation_stage() + [_COMPONENTS.transform]]
 
 
 def _blessings(output_root):
