@@ -19,11 +19,14 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 import tf_keras as keras  # noqa: E402
-from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
-from tfx import v1 as tfx  # noqa: E402
+
+# The Trainer's types from their own module: `from tfx import v1` would also import every Google
+# Cloud extension (Vertex AI's client, seconds of start-up) into each Transform and Trainer run.
+from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
-# Raw columns of data_local/*.csv.
+# Raw columns of data_local/*.csv. This file stands alone (on Vertex AI it is loaded by itself in
+# TFX's image), so it names them here; a test keeps them equal to pipeline_tools/columns.py.
 LABEL_KEY = "consumer_disputed"
 NARRATIVE_KEY = "consumer_complaint_narrative"
 ZIP_CODE_KEY = "zip_code"
@@ -118,7 +121,7 @@ def _zip_prefix(zip_code: tf.Tensor) -> tf.Tensor:
 EMPTY_TOKEN = "<empty>"  # Cannot come from text: tokens are made of [a-z0-9'] only.
 
 
-def _tokenize(text: tf.Tensor) -> tf.RaggedTensor:
+def tokenize(text: tf.Tensor) -> tf.RaggedTensor:
     """Splits narratives into lower-case word tokens; CFPB's "XXXX" redactions become one token.
 
     A narrative with no word (missing, blank, only punctuation) becomes the one token EMPTY_TOKEN:
@@ -153,7 +156,7 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     buckets = tft.apply_buckets(prefix, boundaries)
     outputs[transformed_name(ZIP_CODE_KEY)] = tf.where(known, buckets, tf.constant(ZIP_PREFIX_BUCKETS, tf.int64))
 
-    tokens = _tokenize(_fill_in_missing(inputs[NARRATIVE_KEY]))
+    tokens = tokenize(_fill_in_missing(inputs[NARRATIVE_KEY]))
     token_ids = tft.compute_and_apply_vocabulary(
         tokens.flat_values,
         top_k=NARRATIVE_VOCAB_SIZE,
@@ -168,14 +171,9 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     return outputs
 
 
-def _curve_points(train_steps: int) -> int:
-    """Returns the largest number of equal training chunks, up to TRAINING_CURVE_POINTS."""
-    return max(n for n in range(1, TRAINING_CURVE_POINTS + 1) if train_steps % n == 0)
-
-
-def _input_fn(
+def input_fn(
     file_pattern: list[str],
-    data_accessor: tfx.components.DataAccessor,
+    data_accessor: DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
     batch_size: int,
 ) -> tf.data.Dataset:
@@ -201,8 +199,8 @@ def _bucket_counts(tf_transform_output: tft.TFTransformOutput) -> dict[str, int]
     return counts
 
 
-def build_keras_model(bucket_counts: dict[str, int]) -> keras.Model:
-    """Builds the dispute classifier, a wide-and-deep model.
+def build_keras_model(tf_transform_output: tft.TFTransformOutput) -> keras.Model:
+    """Builds the dispute classifier, a wide-and-deep model sized by the transform's vocabularies.
 
     Deep part: an embedding of every categorical feature and the average of the narrative's word
     embeddings, through a small MLP. Wide part: a linear model of the same ids one-hot encoded
@@ -210,6 +208,7 @@ def build_keras_model(bucket_counts: dict[str, int]) -> keras.Model:
     is what a TF-IDF logistic regression does well. Their logits add up.
     """
     keras.utils.set_random_seed(SEED)
+    bucket_counts = _bucket_counts(tf_transform_output)
     inputs, deep, wide = {}, [], []
     for key in CATEGORICAL_KEYS + [ZIP_CODE_KEY]:
         name = transformed_name(key)
@@ -244,6 +243,40 @@ def build_keras_model(bucket_counts: dict[str, int]) -> keras.Model:
     return model
 
 
+def evaluation_chunks(train_steps: int) -> int:
+    """Returns the largest number of equal training chunks, up to TRAINING_CURVE_POINTS."""
+    return max(n for n in range(1, TRAINING_CURVE_POINTS + 1) if train_steps % n == 0)
+
+
+def train(
+    model: keras.Model,
+    train_dataset: tf.data.Dataset,
+    eval_dataset: tf.data.Dataset,
+    train_steps: int,
+    eval_steps: int,
+    log_dir: str | None = None,
+    verbose: int | None = None,
+) -> keras.callbacks.History:
+    """Trains model for train_steps batches, evaluating on eval_steps batches along the way.
+
+    TensorBoard logs go to log_dir. verbose is Keras's; by default progress bars in a notebook
+    (InteractiveContext trains in the kernel), a line per evaluation in LocalDagRunner's and
+    Vertex AI's logs.
+    """
+    # Split the steps into a few "epochs" so TensorBoard gets a training curve with an
+    # evaluation after each one; their sizes always add up to exactly train_steps.
+    epochs = evaluation_chunks(train_steps)
+    return model.fit(
+        train_dataset,
+        epochs=epochs,
+        steps_per_epoch=train_steps // epochs,
+        validation_data=eval_dataset,
+        validation_steps=eval_steps,
+        callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir)] if log_dir else [],
+        verbose=(1 if "ipykernel" in sys.modules else 2) if verbose is None else verbose,
+    )
+
+
 def make_serving_fn(model: keras.Model, tf_transform_output: tft.TFTransformOutput):
     """Returns a tf.function from serialized raw tf.Examples to dispute probabilities."""
     # Tracked as an attribute so the transform graph and its vocabularies are saved too.
@@ -264,51 +297,18 @@ def make_serving_fn(model: keras.Model, tf_transform_output: tft.TFTransformOutp
     return serve_tf_examples_fn
 
 
-def serialize_raw_examples(rows: list[dict[str, str]], schema: schema_pb2.Schema) -> list[bytes]:
-    """Encodes CSV rows as the serving signature expects them: tf.Examples typed by the raw schema.
-
-    Empty fields are left out, as a missing value is in the training data, and so is the label.
-    """
-    feature_types = {feature.name: feature.type for feature in schema.feature}
-    examples = []
-    for row in rows:
-        example = tf.train.Example()
-        for name, text in row.items():
-            if name == LABEL_KEY or name not in feature_types or text == "":
-                continue
-            feature = example.features.feature[name]
-            if feature_types[name] == schema_pb2.INT:
-                feature.int64_list.value.append(int(text))
-            elif feature_types[name] == schema_pb2.FLOAT:
-                feature.float_list.value.append(float(text))
-            else:
-                feature.bytes_list.value.append(text.encode("utf-8"))
-        examples.append(example.SerializeToString())
-    return examples
+def export_serving_model(model: keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str) -> None:
+    """Saves model with its transform graph: serving_default takes serialized raw tf.Examples."""
+    signatures = {"serving_default": make_serving_fn(model, tf_transform_output)}
+    model.save(export_dir, save_format="tf", signatures=signatures)
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
+def run_fn(fn_args: FnArgs) -> None:
     """TFX Trainer callback: trains the model and saves it with its serving signature."""
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    train_dataset = _input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE)
-    eval_dataset = _input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE)
-    model = build_keras_model(_bucket_counts(tf_transform_output))
+    train_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE)
+    eval_dataset = input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE)
+    model = build_keras_model(tf_transform_output)
     model.summary()
-
-    # Split the steps into a few "epochs" so TensorBoard gets a training curve with an
-    # evaluation after each one; their sizes always add up to exactly train_steps.
-    epochs = _curve_points(fn_args.train_steps)
-    model.fit(
-        train_dataset,
-        epochs=epochs,
-        steps_per_epoch=fn_args.train_steps // epochs,
-        validation_data=eval_dataset,
-        validation_steps=fn_args.eval_steps,
-        callbacks=[keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
-        # Progress bars in a notebook (InteractiveContext trains in the kernel); a line per
-        # epoch in the logs of LocalDagRunner and Vertex AI.
-        verbose=1 if "ipykernel" in sys.modules else 2,
-    )
-
-    signatures = {"serving_default": make_serving_fn(model, tf_transform_output)}
-    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    train(model, train_dataset, eval_dataset, fn_args.train_steps, fn_args.eval_steps, log_dir=fn_args.model_run_dir)
+    export_serving_model(model, tf_transform_output, fn_args.serving_model_dir)

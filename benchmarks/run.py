@@ -4,10 +4,10 @@
     .venv/bin/python benchmarks/run.py --quick     # a smoke run of every measurement (small, minutes)
 
 Writes benchmarks/results/<python>-tfx<version>.md (the report), .json (every raw number) and
-.png (time per component against row count). Every pipeline run is `pipeline_local.py` in a
-child process, so its wall time includes what a user waits for (imports, Beam start-up) and
-its peak memory is the child's own. Per-component times come from ML Metadata, which records
-when each execution was registered and when it was last updated.
+.png (time per component against row count). Every pipeline run is `python -m
+pipeline_tools.local_runner` in a child process, so its wall time includes what a user waits for
+(imports, Beam start-up) and its peak memory is the child's own. Per-component times come from
+ML Metadata, which records when each execution was registered and when it was last updated.
 """
 
 import argparse
@@ -29,8 +29,10 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
-DATA_CSV = os.path.join(REPO_ROOT, "data_local", "complaints.csv")
-PIPELINE_NAME = "cfpb-consumer-disputes"
+from pipeline_tools import columns  # noqa: E402
+from pipeline_tools.settings import DATA_ROOT, PipelineSettings  # noqa: E402
+
+DATA_CSV = os.path.join(DATA_ROOT, "complaints.csv")
 BEAM_HEAVY = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
 MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 
@@ -57,12 +59,12 @@ def perturb(row: dict[str, str], rng: random.Random) -> dict[str, str]:
 
     Copies must differ, or the hash split would send every copy of a row to the same split.
     """
-    words = row["consumer_complaint_narrative"].split(" ")
+    words = row[columns.NARRATIVE].split(" ")
     if len(words) > 3:
         del words[rng.randrange(len(words))]
         i = rng.randrange(len(words) - 1)
         words[i], words[i + 1] = words[i + 1], words[i]
-    return dict(row, consumer_complaint_narrative=" ".join(words))
+    return dict(row, **{columns.NARRATIVE: " ".join(words)})
 
 
 def resample(rows: Sequence[dict[str, str]], factor: int, seed: int = 0) -> list[dict[str, str]]:
@@ -84,10 +86,11 @@ def random_split(rows: Sequence[dict[str, str]], seed: int, eval_fraction: float
 
 
 def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequence[str] = ()) -> dict[str, Any]:
-    """Runs pipeline_local.py in a child process; returns wall time, peak memory, per-component times."""
+    """Runs the local runner in a child process; returns wall time, peak memory, per-component times."""
     command = [
         sys.executable,
-        os.path.join(REPO_ROOT, "pipeline_local.py"),
+        "-m",
+        "pipeline_tools.local_runner",
         "--data-root",
         data_root,
         "--output-root",
@@ -156,25 +159,22 @@ def evaluation(output_root: str) -> dict[str, float]:
 # --- Serving, the baseline, and the model without orchestration -------------------------------
 
 
-def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], schema_path: str, repeats: int) -> dict[str, Any]:
-    import tensorflow as tf
-    import tensorflow_data_validation as tfdv
+def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], repeats: int) -> dict[str, Any]:
+    """p50 and p95 of the pushed model's answer to raw rows, one at a time and 256 at a time."""
+    from pipeline_tools import serving
+    from pipeline_tools.schema import read_curated
 
-    import module
-
-    schema = tfdv.load_schema_text(schema_path)
-    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+    schema = read_curated()  # What ImportSchemaGen read.
+    signature = serving.load_signature(model_dir)
     result = {}
     for batch in (1, 256):
-        requests = [
-            tf.constant(module.serialize_raw_examples(rows[i : i + batch], schema)) for i in range(0, batch * 8, batch)
-        ]
+        requests = [rows[i : i + batch] for i in range(0, batch * 8, batch)]
         for request in requests[:3]:
-            serve(examples=request)  # Warm-up: the first calls trace and allocate.
+            serving.predict(signature, request, schema)  # Warm-up: the first calls trace and allocate.
         times = []
         for i in range(repeats):
             started = time.perf_counter()
-            serve(examples=requests[i % len(requests)])["dispute_probability"].numpy()
+            serving.predict(signature, requests[i % len(requests)], schema)
             times.append((time.perf_counter() - started) * 1000)
         times.sort()
         p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
@@ -198,25 +198,25 @@ def baselines(train: Sequence[dict[str, str]], evaluate: Sequence[dict[str, str]
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    import module  # The model's categorical features, so both models see the same columns.
+    categorical = list(columns.CATEGORICAL)  # The model's categorical features: both models see the same columns.
 
     def frame(rows):
         return pd.DataFrame(
             {
-                **{key: [row[key] for row in rows] for key in module.CATEGORICAL_KEYS},
-                "zip3": [row["zip_code"][:3] for row in rows],
-                "narrative": [row["consumer_complaint_narrative"] for row in rows],
+                **{key: [row[key] for row in rows] for key in categorical},
+                "zip3": [row[columns.ZIP_CODE][:3] for row in rows],
+                "narrative": [row[columns.NARRATIVE] for row in rows],
             }
         )
 
-    y_train = np.array([int(row["consumer_disputed"]) for row in train])
-    y_eval = np.array([int(row["consumer_disputed"]) for row in evaluate])
+    y_train = np.array([int(row[columns.LABEL]) for row in train])
+    y_eval = np.array([int(row[columns.LABEL]) for row in evaluate])
     majority = int(y_train.mean() >= 0.5)
     model = make_pipeline(
         ColumnTransformer(
             [
                 ("narrative", TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2)), "narrative"),
-                ("categorical", OneHotEncoder(handle_unknown="ignore"), module.CATEGORICAL_KEYS + ["zip3"]),
+                ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical + ["zip3"]),
             ]
         ),
         LogisticRegression(C=1.0, max_iter=2000),
@@ -233,7 +233,7 @@ def baselines(train: Sequence[dict[str, str]], evaluate: Sequence[dict[str, str]
 
 
 def train_without_orchestration(output_root: str, train_steps: int, eval_steps: int) -> float:
-    """Does what run_fn does (same model, steps, evaluations, SavedModel) in plain TF; returns seconds.
+    """Does what run_fn does (module.py's model, training and export) in plain TF; returns seconds.
 
     It reads the run's transformed examples with tf.data instead of TFX's data accessor, and no
     launcher, ML Metadata or artifact bookkeeping is involved.
@@ -262,33 +262,98 @@ def train_without_orchestration(output_root: str, train_steps: int, eval_steps: 
             shuffle_seed=module.SEED,
         )
 
-    model = module.build_keras_model(module._bucket_counts(tf_transform_output))
-    epochs = module._curve_points(train_steps)
-    model.fit(
-        dataset("train", module.TRAIN_BATCH_SIZE),
-        epochs=epochs,
-        steps_per_epoch=train_steps // epochs,
-        validation_data=dataset("eval", module.EVAL_BATCH_SIZE),
-        validation_steps=eval_steps,
-        verbose=0,
-    )
+    model = module.build_keras_model(tf_transform_output)
+    train, evaluate = dataset("train", module.TRAIN_BATCH_SIZE), dataset("eval", module.EVAL_BATCH_SIZE)
+    module.train(model, train, evaluate, train_steps, eval_steps, verbose=0)
     with tempfile.TemporaryDirectory() as saved:
-        model.save(
-            saved, save_format="tf", signatures={"serving_default": module.make_serving_fn(model, tf_transform_output)}
-        )
+        module.export_serving_model(model, tf_transform_output, saved)
     return round(time.perf_counter() - started, 2)
 
 
 # --- The whole benchmark ----------------------------------------------------------------------
 
 
+def measure_cache(work: str, header: list[str], rows: list[dict[str, str]], steps: int, log) -> dict[str, Any]:
+    """1-3: cold, warm (nothing changed) twice, and a changed Trainer hyperparameter, in one output root."""
+    data_1x = os.path.join(work, "data_1x")
+    write_rows(os.path.join(data_1x, "complaints.csv"), header, rows)
+    root = os.path.join(work, "run_1x")
+    results: dict[str, Any] = {}
+    for key, message in (("cold", "cold run"), ("warm_first", "warm run"), ("warm", "warm run again")):
+        log(f"{message} ...")
+        results[key] = run_pipeline(data_1x, root, steps)
+    results["warm_over_cold"] = round(results["warm"]["wall_s"] / results["cold"]["wall_s"], 3)
+    results["warm_first_over_cold"] = round(results["warm_first"]["wall_s"] / results["cold"]["wall_s"], 3)
+    log("changed train_steps ...")
+    results["changed_hyperparameter"] = {
+        "change": f"train_steps {steps} -> {steps + 100}",
+        **run_pipeline(data_1x, root, steps + 100),
+    }
+    return results
+
+
+def measure_serving_and_limit(work: str, rows, steps: int, cold: dict[str, Any], quick: bool, log) -> dict[str, Any]:
+    """6 and 8, on the cold run's pushed model and transformed data."""
+    from pipeline_tools import serving
+
+    root = os.path.join(work, "run_1x")
+    log("serving latency ...")
+    latency = serving_latency(serving.latest_model_dir(os.path.join(root, "serving_model")), rows, 50 if quick else 300)
+    log("training without orchestration ...")
+    plain = train_without_orchestration(root, steps, eval_steps=PipelineSettings().eval_steps)
+    limit = {
+        "plain_keras_s": plain,
+        "trainer_component_s": cold["components"]["Trainer"]["s"],
+        "pipeline_wall_s": cold["wall_s"],
+    }
+    return {"serving": latency, "limit": limit}
+
+
+def measure_scaling(work: str, header, rows, steps: int, factors: list[int], cold, log) -> dict[str, Any]:
+    """4-5: the pipeline on resamples of the data, and Beam in one process against two."""
+    scaling = {"1": cold}
+    for factor in factors[1:]:
+        data = os.path.join(work, f"data_{factor}x")
+        write_rows(os.path.join(data, "complaints.csv"), header, resample(rows, factor))
+        log(f"{factor}x rows ...")
+        scaling[str(factor)] = run_pipeline(data, os.path.join(work, f"run_{factor}x"), steps)
+    largest = factors[-1]
+    log(f"{largest}x rows, Beam multi_processing with 2 workers ...")
+    multi_processing = run_pipeline(
+        os.path.join(work, f"data_{largest}x"),
+        os.path.join(work, f"run_{largest}x_mp"),
+        steps,
+        [f"--beam-arg={arg}" for arg in MULTI_PROCESSING_ARGS],
+    )
+    return {
+        "scaling": scaling,
+        "beam_multi_processing": {"factor": largest, "args": MULTI_PROCESSING_ARGS, **multi_processing},
+    }
+
+
+def measure_quality(work: str, header, rows, steps: int, seeds: list[int], log) -> list[dict[str, Any]]:
+    """7: the pipeline's model against the baselines on the same seeded splits."""
+    quality = []
+    for seed in seeds:
+        train, evaluate = random_split(rows, seed)
+        data = os.path.join(work, f"split_{seed}")
+        write_rows(os.path.join(data, "train", "complaints.csv"), header, train)
+        write_rows(os.path.join(data, "eval", "complaints.csv"), header, evaluate)
+        log(f"quality, split {seed} ...")
+        split_root = os.path.join(work, f"run_split_{seed}")
+        run_pipeline(data, split_root, steps, ["--presplit", "true", "--min-eval-auc", "0"])
+        quality.append(
+            {"seed": seed, "eval_rows": len(evaluate), "pipeline": evaluation(split_root), **baselines(train, evaluate)}
+        )
+    return quality
+
+
 def measure(work: str, quick: bool, log=print) -> dict[str, Any]:
+    """Every measurement of the report, in one dict (the .json file)."""
     import tfx
 
     header, rows = read_rows()
-    steps = 50 if quick else 500
-    factors = [1, 2] if quick else [1, 4, 16]
-    seeds = [0] if quick else [0, 1, 2]
+    steps = 50 if quick else PipelineSettings().train_steps
     results: dict[str, Any] = {
         "python": platform.python_version(),
         "tfx": tfx.__version__,
@@ -297,73 +362,10 @@ def measure(work: str, quick: bool, log=print) -> dict[str, Any]:
         "train_steps": steps,
         "quick": quick,
     }
-
-    # 1-3: cold, warm (nothing changed), and a changed Trainer hyperparameter, in one output root.
-    data_1x = os.path.join(work, "data_1x")
-    write_rows(os.path.join(data_1x, "complaints.csv"), header, rows)
-    root = os.path.join(work, "run_1x")
-    log("cold run ...")
-    results["cold"] = run_pipeline(data_1x, root, steps)
-    log("warm run ...")
-    results["warm_first"] = run_pipeline(data_1x, root, steps)
-    log("warm run again ...")
-    results["warm"] = run_pipeline(data_1x, root, steps)
-    results["warm_over_cold"] = round(results["warm"]["wall_s"] / results["cold"]["wall_s"], 3)
-    results["warm_first_over_cold"] = round(results["warm_first"]["wall_s"] / results["cold"]["wall_s"], 3)
-    log("changed train_steps ...")
-    results["changed_hyperparameter"] = {
-        "change": f"train_steps {steps} -> {steps + 100}",
-        **run_pipeline(data_1x, root, steps + 100),
-    }
-
-    # 6 and 8 on the cold run's model and transformed data.
-    log("serving latency ...")
-    import glob
-
-    model_dir = sorted(glob.glob(os.path.join(root, "serving_model", "*")))[-1]
-    schema_path = os.path.join(REPO_ROOT, "schema", "schema.pbtxt")  # What ImportSchemaGen read.
-    results["serving"] = serving_latency(model_dir, rows, schema_path, repeats=50 if quick else 300)
-    log("training without orchestration ...")
-    plain = train_without_orchestration(root, steps, eval_steps=20)
-    results["limit"] = {
-        "plain_keras_s": plain,
-        "trainer_component_s": results["cold"]["components"]["Trainer"]["s"],
-        "pipeline_wall_s": results["cold"]["wall_s"],
-    }
-
-    # 4-5: scaling, and Beam in one process against two.
-    results["scaling"] = {"1": results["cold"]}
-    for factor in factors[1:]:
-        data = os.path.join(work, f"data_{factor}x")
-        write_rows(os.path.join(data, "complaints.csv"), header, resample(rows, factor))
-        log(f"{factor}x rows ...")
-        results["scaling"][str(factor)] = run_pipeline(data, os.path.join(work, f"run_{factor}x"), steps)
-    largest = factors[-1]
-    log(f"{largest}x rows, Beam multi_processing with 2 workers ...")
-    results["beam_multi_processing"] = {
-        "factor": largest,
-        "args": MULTI_PROCESSING_ARGS,
-        **run_pipeline(
-            os.path.join(work, f"data_{largest}x"),
-            os.path.join(work, f"run_{largest}x_mp"),
-            steps,
-            [f"--beam-arg={arg}" for arg in MULTI_PROCESSING_ARGS],
-        ),
-    }
-
-    # 7: quality against the baselines on the same seeded splits.
-    results["quality"] = []
-    for seed in seeds:
-        train, evaluate = random_split(rows, seed)
-        data = os.path.join(work, f"split_{seed}")
-        write_rows(os.path.join(data, "train", "complaints.csv"), header, train)
-        write_rows(os.path.join(data, "eval", "complaints.csv"), header, evaluate)
-        log(f"quality, split {seed} ...")
-        split_root = os.path.join(work, f"run_split_{seed}")
-        run_pipeline(data, split_root, steps, ["--presplit", "--min-eval-auc", "0"])
-        results["quality"].append(
-            {"seed": seed, "eval_rows": len(evaluate), "pipeline": evaluation(split_root), **baselines(train, evaluate)}
-        )
+    results.update(measure_cache(work, header, rows, steps, log))
+    results.update(measure_serving_and_limit(work, rows, steps, results["cold"], quick, log))
+    results.update(measure_scaling(work, header, rows, steps, [1, 2] if quick else [1, 4, 16], results["cold"], log))
+    results["quality"] = measure_quality(work, header, rows, steps, [0] if quick else [0, 1, 2], log)
     return results
 
 
@@ -384,19 +386,11 @@ def cost_per_1000_rows(results: dict[str, Any], base_rows: int) -> dict[str, flo
     return costs
 
 
-def report(results: dict[str, Any]) -> str:
-    rows = results["rows"]
+def _cache_section(results: dict[str, Any]) -> list[str]:
     cold, warm, changed = results["cold"], results["warm"], results["changed_hyperparameter"]
     first = results["warm_first"]
     order = list(cold["components"])
     lines = [
-        f"# Benchmark: Python {results['python']}, TFX {results['tfx']}, {results['machine']}",
-        "",
-        f"Data: data_local ({rows:,} rows) and resamples of it; {results['train_steps']} train steps. "
-        "Produced by `benchmarks/run.py`"
-        + (" --quick (smoke run, not the committed numbers)" if results["quick"] else "")
-        + ".",
-        "",
         "## 1-3. One run, warm reruns, and a changed hyperparameter",
         "",
         "Four runs in one output root (one ML Metadata store), in this order. Each cell: seconds, and",
@@ -418,21 +412,25 @@ def report(results: dict[str, Any]) -> str:
             f"| {name} | {cold['components'][name]['s']:.1f} | {cell(first, name)} | {cell(warm, name)} | "
             f"{cell(changed, name)} |"
         )
+    runs = (cold, first, warm, changed)
     lines += [
-        f"| sum of components | {summed(cold):.1f} | {summed(first):.1f} | {summed(warm):.1f} "
-        f"| {summed(changed):.1f} |",
-        f"| **process wall time** | **{cold['wall_s']:.1f}** | **{first['wall_s']:.1f}** | **{warm['wall_s']:.1f}** | "
-        f"**{changed['wall_s']:.1f}** |",
-        f"| peak memory (MB) | {cold['peak_rss_mb']:.0f} | {first['peak_rss_mb']:.0f} | {warm['peak_rss_mb']:.0f} | "
-        f"{changed['peak_rss_mb']:.0f} |",
+        "| sum of components | " + " | ".join(f"{summed(run):.1f}" for run in runs) + " |",
+        "| **process wall time** | " + " | ".join(f"**{run['wall_s']:.1f}**" for run in runs) + " |",
+        "| peak memory (MB) | " + " | ".join(f"{run['peak_rss_mb']:.0f}" for run in runs) + " |",
         "",
         f"Rerun / cold run: first **{results['warm_first_over_cold']:.1%}**, "
-        f"second **{results['warm_over_cold']:.1%}** "
-        "(target at most 15%). "
-        f"Re-ran after {changed['change']}: "
+        f"second **{results['warm_over_cold']:.1%}** (target at most 15%). Re-ran after {changed['change']}: "
         + ", ".join(name for name in order if changed["components"].get(name, {}).get("state") == "COMPLETE")
         + ".",
         "",
+    ]
+    return lines
+
+
+def _scaling_section(results: dict[str, Any]) -> list[str]:
+    rows = results["rows"]
+    order = list(results["cold"]["components"])
+    lines = [
         "## 4. Scaling",
         "",
         "| rows | " + " | ".join(order) + " | wall (s) | peak MB |",
@@ -445,14 +443,11 @@ def report(results: dict[str, Any]) -> str:
             + f" | {run['wall_s']:.1f} | {run['peak_rss_mb']:.0f} |"
         )
     costs = cost_per_1000_rows(results, rows)
-    lines += [
-        "",
-        "Seconds added per extra 1,000 rows: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()) + ".",
-        "",
-    ]
+    lines += ["", "Seconds added per extra 1,000 rows: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()) + "."]
     mp = results["beam_multi_processing"]
     single = results["scaling"][str(mp["factor"])]
     lines += [
+        "",
         f"## 5. Beam: in one process against `{' '.join(mp['args'])}` ({mp['factor'] * rows:,} rows)",
         "",
         "| component | in_memory (s) | multi_processing, 2 workers (s) |",
@@ -460,20 +455,25 @@ def report(results: dict[str, Any]) -> str:
     ]
     for name in BEAM_HEAVY:
         lines.append(f"| {name} | {single['components'][name]['s']:.1f} | {mp['components'][name]['s']:.1f} |")
-    lines += [f"| process wall time | {single['wall_s']:.1f} | {mp['wall_s']:.1f} |", ""]
-    serving = results["serving"]
-    lines += [
+    return lines + [f"| process wall time | {single['wall_s']:.1f} | {mp['wall_s']:.1f} |", ""]
+
+
+def _serving_section(results: dict[str, Any]) -> list[str]:
+    lines = [
         "## 6. Serving (the pushed SavedModel's `serving_default`, raw tf.Examples in, in process)",
         "",
         "| batch | p50 (ms) | p95 (ms) | examples/s at p50 |",
         "| ---: | ---: | ---: | ---: |",
     ]
     for batch in (1, 256):
-        s = serving[f"batch_{batch}"]
+        s = results["serving"][f"batch_{batch}"]
         lines.append(f"| {batch} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['examples_per_s']:,.0f} |")
+    return lines + [""]
+
+
+def _quality_section(results: dict[str, Any]) -> list[str]:
     quality = results["quality"]
-    lines += [
-        "",
+    lines = [
         "## 7. Quality on the eval split (same seeded splits for every model)",
         "",
         "| split seed | eval rows | pipeline AUC | pipeline accuracy | TF-IDF + logistic regression AUC "
@@ -485,16 +485,18 @@ def report(results: dict[str, Any]) -> str:
             f"| {q['seed']} | {q['eval_rows']} | {q['pipeline']['auc']:.3f} | {q['pipeline']['accuracy']:.3f} | "
             f"{q['tfidf_logreg']['auc']:.3f} | {q['tfidf_logreg']['accuracy']:.3f} | {q['majority']['accuracy']:.3f} |"
         )
+
+    def column(model, metric):
+        return _mean_sd([q[model][metric] for q in quality])
+
     lines += [
-        f"| **mean ± sd** | | **{_mean_sd([q['pipeline']['auc'] for q in quality])}** | "
-        f"{_mean_sd([q['pipeline']['accuracy'] for q in quality])} "
-        f"| **{_mean_sd([q['tfidf_logreg']['auc'] for q in quality])}** | "
-        f"{_mean_sd([q['tfidf_logreg']['accuracy'] for q in quality])} "
-        f"| {_mean_sd([q['majority']['accuracy'] for q in quality])} |",
+        f"| **mean ± sd** | | **{column('pipeline', 'auc')}** | {column('pipeline', 'accuracy')} "
+        f"| **{column('tfidf_logreg', 'auc')}** | {column('tfidf_logreg', 'accuracy')} "
+        f"| {column('majority', 'accuracy')} |",
         "",
     ]
     limit = results["limit"]
-    lines += [
+    return lines + [
         "## 8. The limit: the same training without orchestration",
         "",
         f"Plain Keras on the transformed examples ({results['train_steps']} steps, same model): "
@@ -502,7 +504,21 @@ def report(results: dict[str, Any]) -> str:
         f"and {limit['pipeline_wall_s']:.1f} s for the whole pipeline run.",
         "",
     ]
-    return "\n".join(lines)
+
+
+def report(results: dict[str, Any]) -> str:
+    """The report's Markdown: every section, from the measurements."""
+    lines = [
+        f"# Benchmark: Python {results['python']}, TFX {results['tfx']}, {results['machine']}",
+        "",
+        f"Data: data_local ({results['rows']:,} rows) and resamples of it; {results['train_steps']} train steps. "
+        "Produced by `benchmarks/run.py`"
+        + (" --quick (smoke run, not the committed numbers)" if results["quick"] else "")
+        + ".",
+        "",
+    ]
+    lines += _cache_section(results) + _scaling_section(results) + _serving_section(results)
+    return "\n".join(lines + _quality_section(results))
 
 
 def plot(results: dict[str, Any], path: str) -> None:

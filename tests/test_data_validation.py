@@ -14,16 +14,13 @@ import sys
 
 import pytest
 import tensorflow_data_validation as tfdv
-from tfx import v1 as tfx
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.orchestration.metadata import sqlite_metadata_connection_config
 
 import base_pipeline
-import data_validation
-import module
-import pipeline_local
 from conftest import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import curate_schema  # noqa: E402
+from pipeline_tools import columns, csv_check, data_gate, local_runner, schema, views
+from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
 MODULE_FILE = str(REPO_ROOT / "module.py")
@@ -48,19 +45,18 @@ def _write(path, rows, fields=None):
 
 
 def test_committed_schema_is_the_curated_inference_of_the_data():
-    assert data_validation.read_schema(SCHEMA_FILE) == curate_schema.infer_and_curate(DATA_ROOT)
-    assert curate_schema.main(["--check"]) == 0
+    assert data_gate.read_schema(SCHEMA_FILE) == schema.infer_and_curate(DATA_ROOT)
+    assert schema.main(["--check"]) == 0
 
 
 def test_curated_schema_label_domain_environments_and_categories():
-    schema = data_validation.read_schema(SCHEMA_FILE)
-    features = {feature.name: feature for feature in schema.feature}
-    assert data_validation.LABEL_KEY == module.LABEL_KEY
-    label = features[module.LABEL_KEY]
+    curated = schema.read_curated()
+    features = {feature.name: feature for feature in curated.feature}
+    label = features[columns.LABEL]
     assert (label.int_domain.min, label.int_domain.max) == (0, 1)
     assert list(label.not_in_environment) == ["SERVING"]
-    assert list(schema.default_environment) == ["TRAINING", "SERVING"]
-    for name in data_validation.COMPLETE_FEATURES:
+    assert list(curated.default_environment) == ["TRAINING", "SERVING"]
+    for name in columns.COMPLETE:
         assert features[name].presence.min_fraction == 1.0, name
     for name in ("sub_product", "sub_issue", "state", "zip_code"):
         assert features[name].presence.min_fraction == 0.0 and features[name].presence.min_count == 1, name
@@ -72,20 +68,20 @@ def test_curated_schema_label_domain_environments_and_categories():
 
 
 def test_curation_refuses_a_schema_of_other_columns():
-    inferred = data_validation.read_schema(SCHEMA_FILE)
+    inferred = schema.read_curated()
     del inferred.feature[0]
     with pytest.raises(ValueError, match="expected"):
-        data_validation.curate_schema(inferred)
+        schema.curate(inferred)
 
 
 def test_serving_requests_validate_without_the_label(tmp_path):
     rows = _real_rows(50)
-    schema = data_validation.read_schema(SCHEMA_FILE)
-    _write(str(tmp_path / "serving.csv"), [{k: v for k, v in row.items() if k != module.LABEL_KEY} for row in rows])
+    curated = schema.read_curated()
+    _write(str(tmp_path / "serving.csv"), [{k: v for k, v in row.items() if k != columns.LABEL} for row in rows])
     statistics = tfdv.generate_statistics_from_csv(str(tmp_path / "serving.csv"))
-    assert not tfdv.validate_statistics(statistics, schema, environment="SERVING").anomaly_info
-    missing_label = tfdv.validate_statistics(statistics, schema, environment="TRAINING").anomaly_info
-    assert list(missing_label) == [module.LABEL_KEY]
+    assert not tfdv.validate_statistics(statistics, curated, environment="SERVING").anomaly_info
+    missing_label = tfdv.validate_statistics(statistics, curated, environment="TRAINING").anomaly_info
+    assert list(missing_label) == [columns.LABEL]
 
 
 # --- Drift ----------------------------------------------------------------------------------
@@ -100,13 +96,13 @@ def _product_share_statistics(tmp_path, name, share):
 
 
 def test_a_product_jumping_from_20_to_80_percent_is_drift_and_22_percent_is_not(tmp_path):
-    schema = data_validation.read_schema(SCHEMA_FILE)
+    curated = schema.read_curated()
     before = _product_share_statistics(tmp_path, "before", 0.20)
-    jumped = data_validation.drift_anomalies(before, _product_share_statistics(tmp_path, "after", 0.80), schema)
-    [line] = data_validation.describe_anomalies(jumped, "eval")
+    jumped = data_gate.drift_anomalies(before, _product_share_statistics(tmp_path, "after", 0.80), curated)
+    [line] = data_gate.describe_anomalies(jumped, "eval")
     assert line.startswith("eval, feature 'product': High Linfty distance") and "0.6" in line
-    assert not data_validation.drift_anomalies(
-        before, _product_share_statistics(tmp_path, "near", 0.22), schema
+    assert not data_gate.drift_anomalies(
+        before, _product_share_statistics(tmp_path, "near", 0.22), curated
     ).anomaly_info
 
 
@@ -133,10 +129,11 @@ def test_unreadable_csv_is_refused_with_file_and_line(tmp_path, content, message
     path.parent.mkdir()
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(ValueError, match=message):
-        data_validation.check_csv_file(str(path))
+        csv_check.check_csv_file(str(path))
     # The pipeline refuses the folder before any component exists.
     with pytest.raises(ValueError, match=message):
         base_pipeline.create_pipeline(
+            PipelineSettings(),
             pipeline_root=str(tmp_path / "root"),
             data_root=str(path.parent),
             module_file=MODULE_FILE,
@@ -148,22 +145,22 @@ def test_files_with_different_headers_are_refused(tmp_path):
     (tmp_path / "a.csv").write_text("a,b\n1,2\n")
     (tmp_path / "b.csv").write_text("a,c\n1,2\n")
     with pytest.raises(ValueError, match=r"b.csv has columns \['a', 'c'\], but .*a.csv has \['a', 'b'\]"):
-        data_validation.check_csv_folder(str(tmp_path))
+        csv_check.check_csv_folder(str(tmp_path))
 
 
 def test_a_100000_character_narrative_is_readable(tmp_path):
     rows = _real_rows(3)
     rows[1]["consumer_complaint_narrative"] = ("word " * 20000)[:100000]
     _write(str(tmp_path / "long.csv"), rows)
-    assert data_validation.check_csv_file(str(tmp_path / "long.csv")) == list(rows[0])
-    data_validation.check_csv_folder(DATA_ROOT)  # The committed data passes.
+    assert csv_check.check_csv_file(str(tmp_path / "long.csv")) == list(rows[0])
+    csv_check.check_csv_folder(DATA_ROOT)  # The committed data passes.
 
 
 # --- The gate in a pipeline run (cases 1, 2, 4, 6, 7 and drift) -----------------------------------
 
 
 def _validate(tmp_path, rows, fields=None, eval_rows=None):
-    """Runs the components up to the gate (pipeline_local.py --validate-only); returns the
+    """Runs the components up to the gate (local_runner --validate-only); returns the
     gate's error message, or None."""
     data_root = str(tmp_path / "data")
     if eval_rows is None:
@@ -172,21 +169,19 @@ def _validate(tmp_path, rows, fields=None, eval_rows=None):
         _write(os.path.join(data_root, "train", "complaints.csv"), rows, fields)
         _write(os.path.join(data_root, "eval", "complaints.csv"), eval_rows, fields)
     pipeline = base_pipeline.create_pipeline(
+        PipelineSettings(presplit=eval_rows is not None),
         pipeline_root=str(tmp_path / "root"),
         data_root=data_root,
         module_file=MODULE_FILE,
         serving_model_dir=str(tmp_path / "serving"),
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            str(tmp_path / "metadata.sqlite")
-        ),
-        beam_pipeline_args=base_pipeline.LOCAL_BEAM_PIPELINE_ARGS,
-        presplit=eval_rows is not None,
+        metadata_connection_config=sqlite_metadata_connection_config(str(tmp_path / "metadata.sqlite")),
+        beam_pipeline_args=LOCAL_BEAM_PIPELINE_ARGS,
         validate_only=True,
     )
     assert [component.id for component in pipeline.components][-1] == "DataValidationGate"
     try:
-        tfx.orchestration.LocalDagRunner().run(pipeline)
-    except data_validation.DataValidationError as error:
+        LocalDagRunner().run(pipeline)
+    except data_gate.DataValidationError as error:
         return str(error)
     return None
 
@@ -291,7 +286,7 @@ def _artifact(root, component, output):
 
 
 def test_the_container_gate_command_gives_the_same_verdict(gate_runs, tmp_path):
-    """What the Vertex AI task runs (python -c data_validation.py's source), on real artifacts."""
+    """What the Vertex AI task runs (python -c data_gate.py's source), on real artifacts."""
     command = base_pipeline.container_data_gate("unused-image").EXECUTOR_SPEC.command
     assert command[:2] == ["python", "-c"]
     for run, status, text in (("several faults", 1, "Out-of-range values"), ("unseen and long", 0, "passed")):
@@ -318,7 +313,7 @@ def test_the_container_gate_command_gives_the_same_verdict(gate_runs, tmp_path):
 
 def test_the_local_runner_stops_before_transform_and_exits_1(tmp_path, capsys):
     _write(str(tmp_path / "data" / "complaints.csv"), _every_tenth(_real_rows(300), consumer_disputed="2"))
-    status = pipeline_local.main(["--data-root", str(tmp_path / "data"), "--output-root", str(tmp_path / "out")])
+    status = local_runner.main(["--data-root", str(tmp_path / "data"), "--output-root", str(tmp_path / "out")])
     assert status == 1
     assert "feature 'consumer_disputed': Out-of-range values" in capsys.readouterr().err
     root = tmp_path / "out" / "pipeline_root"
@@ -327,10 +322,8 @@ def test_the_local_runner_stops_before_transform_and_exits_1(tmp_path, capsys):
 
 
 def test_the_anomalies_table_lists_each_split_feature_and_reason(gate_runs):
-    import visuals
-
     folder, _ = gate_runs["several faults"]
-    table = visuals.anomalies_table(_artifact(str(folder / "root"), "ExampleValidator", "anomalies"))
+    table = views.anomalies_table(_artifact(str(folder / "root"), "ExampleValidator", "anomalies"))
     assert list(table.columns) == ["split", "feature", "anomaly", "detail"]
     assert set(table["split"]) == {"train", "eval"}
     found = set(zip(table["feature"], table["anomaly"], strict=True))
@@ -342,16 +335,14 @@ def test_the_anomalies_table_lists_each_split_feature_and_reason(gate_runs):
 
 
 def test_schema_comparison_says_each_schemas_rules_in_words():
-    import visuals
-
-    curated = data_validation.read_schema(SCHEMA_FILE)
-    inferred = data_validation.read_schema(SCHEMA_FILE)
+    curated = schema.read_curated()
+    inferred = schema.read_curated()
     product = next(feature for feature in inferred.feature if feature.name == "product")
     product.ClearField("drift_comparator")
     product.domain = "product"
     inferred.string_domain.add(name="product", value=["Mortgage", "Credit card"])
     del inferred.feature[-1]  # zip_code
-    table = visuals.schema_comparison({"inferred": inferred, "curated": curated})
+    table = views.schema_comparison({"inferred": inferred, "curated": curated})
     assert list(table.columns) == ["inferred", "curated"] and len(table) == 11
     assert table.loc["product", "inferred"] == "every row; only the 2 values seen"
     assert table.loc["product", "curated"] == "every row; drift at most 0.25"

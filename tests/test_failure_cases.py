@@ -17,17 +17,17 @@ import sys
 import time
 
 import pytest
-import tensorflow as tf
 
 import base_pipeline
-import data_validation
-import module
-import pipeline_local
 from conftest import REPO_ROOT
+from pipeline_tools import local_runner, schema, serving
+from pipeline_tools.settings import PipelineSettings
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
 # Everything the Trainer waits for, as base_pipeline builds it (the order is test_pipeline's).
-_COMPONENTS = base_pipeline.create_components(DATA_ROOT, str(REPO_ROOT / "module.py"), "/tmp/unused")
+_COMPONENTS = base_pipeline.create_components(
+    PipelineSettings(), DATA_ROOT, str(REPO_ROOT / "module.py"), "/tmp/unused"
+)
 UPSTREAM_OF_TRAINER = [component.id for component in _COMPONENTS.validation_stage() + [_COMPONENTS.transform]]
 
 
@@ -84,7 +84,7 @@ def three_runs(tmp_path_factory):
 
     with open(folder / "killed.log", "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "pipeline_local.py"), *good],
+            [sys.executable, "-m", "pipeline_tools.local_runner", *good],
             cwd=str(REPO_ROOT),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -101,9 +101,9 @@ def three_runs(tmp_path_factory):
         process.wait()
     killed_models = set(glob.glob(os.path.join(output_root, "pipeline_root", "Trainer", "model", "*")))
 
-    assert pipeline_local.main(good) == 0
+    assert local_runner.main(good) == 0
     pushed_first = sorted(os.listdir(os.path.join(output_root, "serving_model")))
-    assert pipeline_local.main([*common, "--train-steps", "1"]) == 0
+    assert local_runner.main([*common, "--train-steps", "1"]) == 0
     return output_root, killed_models, pushed_first
 
 
@@ -143,10 +143,7 @@ def test_the_serving_folder_still_holds_only_the_good_model(three_runs):
 
 def test_the_pushed_model_scores_unseen_categories_and_a_huge_narrative(three_runs):
     output_root, _, pushed_first = three_runs
-    serving = tf.saved_model.load(os.path.join(output_root, "serving_model", pushed_first[0])).signatures[
-        "serving_default"
-    ]
-    schema = data_validation.read_schema(data_validation.default_schema_file())
+    signature = serving.load_signature(os.path.join(output_root, "serving_model", pushed_first[0]))
     unseen = {
         "product": "Cryptocurrency wallet",
         "sub_product": "Hardware wallet",
@@ -161,8 +158,6 @@ def test_the_pushed_model_scores_unseen_categories_and_a_huge_narrative(three_ru
     }
     huge = dict(unseen, product="Mortgage", consumer_complaint_narrative=("word " * 20000)[:100000])
     empty = {name: "" for name in unseen}  # Every field blank: all go to the missing/OOV buckets.
-    examples = tf.constant(module.serialize_raw_examples([unseen, huge, empty], schema))
-    [probabilities] = serving(examples=examples).values()
-    values = probabilities.numpy().ravel()
+    values = serving.predict(signature, [unseen, huge, empty], schema.read_curated())
     assert values.shape == (3,)
     assert all(0.0 < value < 1.0 for value in values)

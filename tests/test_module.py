@@ -166,22 +166,21 @@ def test_narrative_tokens_padded_to_fixed_length(transform_output):
 
 
 def test_a_narrative_without_words_is_the_empty_token():
-    tokens = module._tokenize(tf.constant(["", "  ", "!!! ...", "Fine."])).to_list()
+    tokens = module.tokenize(tf.constant(["", "  ", "!!! ...", "Fine."])).to_list()
     assert tokens == [[b"<empty>"], [b"<empty>"], [b"<empty>"], [b"fine"]]
 
 
 def test_long_narrative_is_truncated():
     text = tf.constant(["word " * (module.NARRATIVE_LENGTH * 2)])
-    tokens = module._tokenize(text)
+    tokens = module.tokenize(text)
     assert tokens.shape[0] == 1 and tokens.row_lengths()[0] == module.NARRATIVE_LENGTH * 2
 
 
 def test_model_builds_and_serving_signature_answers_raw_examples(transform_output, tmp_path):
-    model = module.build_keras_model(module._bucket_counts(transform_output))
+    model = module.build_keras_model(transform_output)
     assert set(model.input_names) == {module.transformed_name(key) for key in TEXT_KEYS}
-    serve = module.make_serving_fn(model, transform_output)
     export_dir = str(tmp_path / "model")
-    model.save(export_dir, save_format="tf", signatures={"serving_default": serve})
+    module.export_serving_model(model, transform_output, export_dir)
 
     loaded = tf.saved_model.load(export_dir).signatures["serving_default"]
     unseen = dict(ROWS[2], product="Payday loan", zip_code=None, consumer_complaint_narrative="Never seen words")
@@ -190,25 +189,10 @@ def test_model_builds_and_serving_signature_answers_raw_examples(transform_outpu
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 
 
-def test_serialize_raw_examples_types_fields_by_schema_and_drops_label():
-    from tensorflow_metadata.proto.v0 import schema_pb2
-
-    schema = schema_pb2.Schema()
-    for name, kind in (("product", schema_pb2.BYTES), ("zip_code", schema_pb2.INT), (module.LABEL_KEY, schema_pb2.INT)):
-        schema.feature.add(name=name, type=kind)
-    [serialized] = module.serialize_raw_examples(
-        [{"product": "Mortgage", "zip_code": "14850", module.LABEL_KEY: "1", "sub_issue": ""}], schema
-    )
-    features = tf.train.Example.FromString(serialized).features.feature
-    assert set(features) == {"product", "zip_code"}
-    assert features["zip_code"].int64_list.value == [14850]
-    assert features["product"].bytes_list.value == [b"Mortgage"]
-
-
-def test_curve_points_divide_train_steps_exactly():
-    assert module._curve_points(500) == 10
-    assert module._curve_points(7) == 7
-    assert module._curve_points(997) == 1
+def test_evaluation_chunks_divide_train_steps_exactly():
+    assert module.evaluation_chunks(500) == 10
+    assert module.evaluation_chunks(7) == 7
+    assert module.evaluation_chunks(997) == 1
     for steps in range(1, 200):
-        points = module._curve_points(steps)
+        points = module.evaluation_chunks(steps)
         assert steps % points == 0 and 1 <= points <= module.TRAINING_CURVE_POINTS

@@ -2,18 +2,16 @@
 
 import csv
 import glob
-import itertools
 import os
 import subprocess
 import sys
 
 import papermill
 import pytest
-import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-import module
 from conftest import REPO_ROOT
+from pipeline_tools import serving, views
 
 LOCAL_NOTEBOOK = REPO_ROOT / "notebooks" / "local" / "tfx_pipeline_interactive.ipynb"
 VERTEX_NOTEBOOK = REPO_ROOT / "notebooks" / "vertex_ai" / "tfx_pipeline_vertex_ai.ipynb"
@@ -75,17 +73,11 @@ def test_pushed_model_answers_raw_examples_with_probabilities(local_run):
     schema = tfdv.load_schema_text(
         _only(str(run_dir / "pipeline_root" / "SchemaGen" / "schema" / "*" / "schema.pbtxt"))
     )
-    with open(DATA_CSV, newline="", encoding="utf-8") as handle:
-        rows = list(itertools.islice(csv.DictReader(handle), 64))
+    rows = serving.read_rows(str(DATA_CSV), 64)
     rows.append(dict(rows[0], product="A product never seen", company="", zip_code="XXXXX"))
-    serve = tf.saved_model.load(os.path.dirname(_only(str(run_dir / "serving_model" / "*" / "saved_model.pb"))))
-    probabilities = (
-        serve.signatures["serving_default"](examples=tf.constant(module.serialize_raw_examples(rows, schema)))[
-            "dispute_probability"
-        ]
-        .numpy()
-        .ravel()
-    )
+    model_dir = serving.latest_model_dir(str(run_dir / "serving_model"))
+    assert model_dir == os.path.dirname(_only(str(run_dir / "serving_model" / "*" / "saved_model.pb")))
+    probabilities = serving.predict(serving.load_signature(model_dir), rows, schema)
     assert probabilities.shape == (len(rows),)
     assert ((probabilities >= 0) & (probabilities <= 1)).all()
     assert probabilities.std() > 0  # The answer depends on the complaint.
@@ -110,46 +102,44 @@ def test_executed_notebook_scored_raw_rows_and_shows_every_artifact(local_run):
         "blessed: True",
         "pushed: True",
         "P(dispute)",
-        "curate_schema(this run's inferred schema) == schema/schema.pbtxt: True",
+        "curate(this run's inferred schema) == schema/schema.pbtxt: True",
         "The gate would let this data through: no anomalies, no drift.",
     ):
         assert expected in text
 
 
-def test_visuals_read_the_notebook_run_artifacts(local_run):
-    """visuals.py on the real artifacts of the executed notebook's run."""
+def test_views_read_the_notebook_run_artifacts(local_run):
+    """pipeline_tools/views.py on the real artifacts of the executed notebook's run."""
     import io
 
     import tensorflow_model_analysis as tfma
-
-    import visuals
 
     run_dir, _ = local_run
     root = run_dir / "pipeline_root"
     with open(DATA_CSV, newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
-    statistics = visuals.statistics_table(_only(str(root / "StatisticsGen" / "statistics" / "*")), "train")
+    statistics = views.statistics_table(_only(str(root / "StatisticsGen" / "statistics" / "*")), "train")
     assert sorted(statistics.index) == sorted(header)
     assert statistics.loc["consumer_disputed", "type"] == "number"
     assert 0.1 < statistics.loc["consumer_disputed", "mean"] < 0.4  # About 22% disputed.
     assert ((statistics["present"] + statistics["missing"]) == statistics.attrs["examples"]).all()
-    assert visuals.anomalies_table(_only(str(root / "ExampleValidator" / "anomalies" / "*"))).empty
+    assert views.anomalies_table(_only(str(root / "ExampleValidator" / "anomalies" / "*"))).empty
 
-    curves = visuals.training_curves(_only(str(root / "Trainer" / "model_run" / "*")), train_steps=300)
+    curves = views.training_curves(_only(str(root / "Trainer" / "model_run" / "*")), train_steps=300)
     assert curves.index.name == "step" and curves.index[-1] == 300
     assert {("train", "loss"), ("validation", "loss"), ("train", "auc"), ("validation", "auc")} <= set(curves.columns)
-    figure = visuals.plot_training_curves(curves)
+    figure = views.plot_training_curves(curves)
     assert [len(axes.lines) for axes in figure.axes] == [2, 2]
 
-    metrics = visuals.sliced_metrics(tfma.load_eval_result(_only(str(root / "Evaluator" / "evaluation" / "*"))))
+    metrics = views.sliced_metrics(tfma.load_eval_result(_only(str(root / "Evaluator" / "evaluation" / "*"))))
     assert metrics.index[0] == "overall"
     products = metrics.drop(index="overall")
     assert all(name.startswith("product = ") for name in products.index)
     assert products["example_count"].sum() == metrics.loc["overall", "example_count"]
     assert 0.5 <= metrics.loc["overall", "auc"] <= 1.0
-    figure = visuals.plot_metric_by_slice(metrics)
+    figure = views.plot_metric_by_slice(metrics)
     assert len(figure.axes[0].patches) == len(products)
-    large = visuals.plot_metric_by_slice(metrics, min_examples=20)
+    large = views.plot_metric_by_slice(metrics, min_examples=20)
     assert len(large.axes[0].patches) == (products["example_count"] >= 20).sum() < len(products)
     png = io.BytesIO()
     figure.savefig(png, format="png")
@@ -176,7 +166,7 @@ def test_executed_notebook_shows_tables_and_charts_without_widgets(local_run):
     for _, data in pngs:
         assert base64.b64decode(data).startswith(b"\x89PNG")
     tables = [source for source, html in outputs.get("text/html", []) if "<table" in html]
-    for shown in ("visuals.statistics_table", "visuals.anomalies_table", "metrics_by_slice.round", "curves.round"):
+    for shown in ("views.statistics_table", "views.anomalies_table", "metrics_by_slice.round", "curves.round"):
         assert any(shown in source for source in tables), shown
 
 

@@ -1,26 +1,32 @@
-"""base_pipeline.py: the components, their order and wiring, and the parameter checks."""
+"""base_pipeline.py: the components, their order and wiring, and the checks of its inputs."""
 
 import pytest
 from google.protobuf import json_format
 from tensorflow_model_analysis.proto import config_pb2 as tfma_config
-from tfx import v1 as tfx
+from tfx.orchestration.metadata import sqlite_metadata_connection_config
+from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 
 import base_pipeline
 from conftest import REPO_ROOT
+from pipeline_tools.settings import CURATED_SCHEMA_FILE, PipelineSettings
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
 MODULE_FILE = str(REPO_ROOT / "module.py")
+TEACHING = PipelineSettings(infer_schema=True, data_gate=False)  # The local notebook's variant.
 
 
-def _pipeline(tmp_path, **overrides):
+DEFAULTS = PipelineSettings()
+
+
+def _pipeline(tmp_path, settings=DEFAULTS, **paths):
     arguments = dict(
         pipeline_root=str(tmp_path / "root"),
         data_root=DATA_ROOT,
         module_file=MODULE_FILE,
         serving_model_dir=str(tmp_path / "serving"),
     )
-    arguments.update(overrides)
-    return base_pipeline.create_pipeline(**arguments)
+    arguments.update(paths)
+    return base_pipeline.create_pipeline(settings, **arguments)
 
 
 def _proto(component, key, message):
@@ -61,22 +67,20 @@ TEACHING_ORDER = [
 
 
 def test_components_in_order(tmp_path):
-    components = base_pipeline.create_components(DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"))
+    components = base_pipeline.create_components(PipelineSettings(), DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"))
     assert [component.id for component in components.in_order()] == EXPECTED_ORDER
-    teaching = base_pipeline.create_components(
-        DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"), schema_file=None, stop_on_data_problems=False
-    )
+    teaching = base_pipeline.create_components(TEACHING, DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"))
     assert [component.id for component in teaching.in_order()] == TEACHING_ORDER
     assert teaching.data_gate is None
 
 
 def test_curated_schema_is_imported_by_default(tmp_path):
     c = {component.id: component for component in _pipeline(tmp_path).components}
-    assert c["ImportSchemaGen"].exec_properties["schema_file"] == base_pipeline.CURATED_SCHEMA_FILE
-    assert base_pipeline.CURATED_SCHEMA_FILE == str(REPO_ROOT / "schema" / "schema.pbtxt")
+    assert c["ImportSchemaGen"].exec_properties["schema_file"] == CURATED_SCHEMA_FILE
+    assert CURATED_SCHEMA_FILE == str(REPO_ROOT / "schema" / "schema.pbtxt")
     other = str(tmp_path / "other.pbtxt")
     (tmp_path / "other.pbtxt").write_text((REPO_ROOT / "schema" / "schema.pbtxt").read_text())
-    c = {component.id: component for component in _pipeline(tmp_path, schema_file=other).components}
+    c = {component.id: component for component in _pipeline(tmp_path, PipelineSettings(schema_file=other)).components}
     assert c["ImportSchemaGen"].exec_properties["schema_file"] == other
 
 
@@ -88,7 +92,7 @@ def test_pipeline_holds_the_same_components_sorted_upstream_first(tmp_path):
         for channel in component.inputs.values():
             producer = getattr(channel, "producer_component_id", None)  # None: an ML Metadata query.
             assert producer is None or ids.index(producer) < position
-    assert pipeline.pipeline_info.pipeline_name == base_pipeline.PIPELINE_NAME
+    assert pipeline.pipeline_info.pipeline_name == PipelineSettings().pipeline_name == "cfpb-consumer-disputes"
 
 
 def test_wiring(tmp_path):
@@ -114,31 +118,26 @@ def test_wiring(tmp_path):
 
 
 def test_parameters_reach_the_components(tmp_path):
-    pipeline = _pipeline(
-        tmp_path,
-        train_steps=123,
-        eval_steps=7,
-        min_eval_auc=0.61,
-        max_auc_decrease=0.02,
-        beam_pipeline_args=["--direct_num_workers=2"],
-        enable_cache=False,
+    settings = PipelineSettings(
+        train_steps=123, eval_steps=7, min_eval_auc=0.61, max_auc_decrease=0.02, enable_cache=False
     )
+    pipeline = _pipeline(tmp_path, settings, beam_pipeline_args=["--direct_num_workers=2"])
     c = {component.id: component for component in pipeline.components}
-    assert _proto(c["Trainer"], "train_args", tfx.proto.TrainArgs()).num_steps == 123
-    assert _proto(c["Trainer"], "eval_args", tfx.proto.EvalArgs()).num_steps == 7
+    assert _proto(c["Trainer"], "train_args", trainer_pb2.TrainArgs()).num_steps == 123
+    assert _proto(c["Trainer"], "eval_args", trainer_pb2.EvalArgs()).num_steps == 7
     assert c["Trainer"].exec_properties["module_file"] == MODULE_FILE
     assert pipeline.beam_pipeline_args == ["--direct_num_workers=2"]
     assert not pipeline.enable_cache
-    splits = _proto(c["CsvExampleGen"], "output_config", tfx.proto.Output()).split_config.splits
+    splits = _proto(c["CsvExampleGen"], "output_config", example_gen_pb2.Output()).split_config.splits
     assert [(s.name, s.hash_buckets) for s in splits] == [("train", 9), ("eval", 1)]
-    push = _proto(c["Pusher"], "push_destination", tfx.proto.PushDestination())
+    push = _proto(c["Pusher"], "push_destination", pusher_pb2.PushDestination())
     assert push.filesystem.base_directory == str(tmp_path / "serving")
 
 
 def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
     c = {
         component.id: component
-        for component in _pipeline(tmp_path, min_eval_auc=0.61, max_auc_decrease=0.02).components
+        for component in _pipeline(tmp_path, PipelineSettings(min_eval_auc=0.61, max_auc_decrease=0.02)).components
     }
     eval_config = _proto(c["Evaluator"], "eval_config", tfma_config.EvalConfig())
     assert [list(spec.feature_keys) for spec in eval_config.slicing_specs] == [[], ["product"]]
@@ -154,21 +153,34 @@ def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "overrides, message",
+    "setting, value, message",
     [
-        ({"train_steps": -5}, "train_steps must be a positive integer"),
-        ({"eval_steps": 0}, "eval_steps must be a positive integer"),
-        ({"train_steps": 2.5}, "train_steps must be a positive integer"),
-        ({"min_eval_auc": 1.5}, "min_eval_auc"),
-        ({"max_auc_decrease": -0.1}, "max_auc_decrease"),
-        ({"data_root": "/no/such/folder"}, "data_root '/no/such/folder' is not a folder"),
-        ({"module_file": "/no/such/module.py"}, "module_file"),
-        ({"schema_file": "/no/such/schema.pbtxt"}, "schema_file '/no/such/schema.pbtxt' does not exist"),
+        ("train_steps", -5, "train_steps must be a positive integer, got -5"),
+        ("eval_steps", 0, "eval_steps must be a positive integer"),
+        ("train_steps", 2.5, "train_steps must be a positive integer"),
+        ("train_steps", True, "train_steps must be a positive integer"),
+        ("min_eval_auc", 1.5, r"min_eval_auc must lie in \[0, 1\], got 1.5"),
+        ("max_auc_decrease", -0.1, "max_auc_decrease"),
+        ("presplit", "yes", "presplit must be True or False"),
+        ("pipeline_name", "CFPB pipeline", "lowercase letters, digits and hyphens"),
+        ("schema_file", "/no/such/schema.pbtxt", "schema_file '/no/such/schema.pbtxt' does not exist"),
     ],
 )
-def test_impossible_parameters_are_named(tmp_path, overrides, message):
+def test_impossible_settings_are_named_when_made(setting, value, message):
     with pytest.raises(ValueError, match=message):
-        _pipeline(tmp_path, **overrides)
+        PipelineSettings(**{setting: value})
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        ("data_root", "/no/such/folder", "data_root '/no/such/folder' is not a folder"),
+        ("module_file", "/no/such/module.py", "module_file '/no/such/module.py' does not exist"),
+    ],
+)
+def test_impossible_paths_are_named(tmp_path, path, value, message):
+    with pytest.raises(ValueError, match=message):
+        _pipeline(tmp_path, **{path: value})
 
 
 def test_data_root_without_csv_is_refused(tmp_path):
@@ -183,15 +195,31 @@ def test_remote_data_root_is_not_checked_locally(tmp_path):
 
 
 def test_local_runner_entry_point_rejects_bad_arguments(capsys):
-    import pipeline_local
+    from pipeline_tools import local_runner
 
     with pytest.raises(SystemExit):
-        pipeline_local.main(["--train-steps", "0"])
+        local_runner.main(["--train-steps", "0"])
     assert "train_steps must be a positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        local_runner.main(["--data-gate", "maybe"])
+    assert "expected true or false, got 'maybe'" in capsys.readouterr().err
+
+
+def test_local_runner_flags_are_the_settings(tmp_path):
+    from pipeline_tools import local_runner
+
+    _, arguments = local_runner.parse_arguments(
+        ["--output-root", str(tmp_path), "--train-steps", "7", "--data-gate", "false", "--enable-cache", "false"]
+    )
+    pipeline = local_runner.build(arguments)
+    c = {component.id: component for component in pipeline.components}
+    assert "DataValidationGate" not in c and not pipeline.enable_cache
+    assert _proto(c["Trainer"], "train_args", trainer_pb2.TrainArgs()).num_steps == 7
+    assert pipeline.metadata_connection_config.sqlite.filename_uri == str(tmp_path / "metadata.sqlite")
 
 
 def test_metadata_config_is_passed_through(tmp_path):
-    config = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(tmp_path / "m.sqlite"))
+    config = sqlite_metadata_connection_config(str(tmp_path / "m.sqlite"))
     pipeline = _pipeline(tmp_path, metadata_connection_config=config)
     assert pipeline.metadata_connection_config.sqlite.filename_uri.endswith("m.sqlite")
 
@@ -201,12 +229,13 @@ def test_presplit_data_keeps_its_own_train_and_eval(tmp_path):
     for split in ("train", "eval"):
         (data / split).mkdir(parents=True)
         (data / split / "part.csv").write_text("a,consumer_disputed\nx,1\n")
-    example_gen = _pipeline(tmp_path, data_root=str(data), presplit=True).components[0]
-    splits = _proto(example_gen, "input_config", tfx.proto.Input()).splits
+    presplit = PipelineSettings(presplit=True)
+    example_gen = _pipeline(tmp_path, presplit, data_root=str(data)).components[0]
+    splits = _proto(example_gen, "input_config", example_gen_pb2.Input()).splits
     assert [(split.name, split.pattern) for split in splits] == [("train", "train/*"), ("eval", "eval/*")]
-    assert not _proto(example_gen, "output_config", tfx.proto.Output()).split_config.splits
+    assert not _proto(example_gen, "output_config", example_gen_pb2.Output()).split_config.splits
     (data / "eval" / "part.csv").unlink()
     with pytest.raises(ValueError, match="eval' holds no .csv file"):
-        _pipeline(tmp_path, data_root=str(data), presplit=True)
-    with pytest.raises(ValueError, match="train' holds no .csv file"):
-        _pipeline(tmp_path, data_root=DATA_ROOT, presplit=True)
+        _pipeline(tmp_path, presplit, data_root=str(data))
+    with pytest.raises(ValueError, match="train' is not a folder"):
+        _pipeline(tmp_path, presplit, data_root=DATA_ROOT)

@@ -2,8 +2,8 @@
 
 import pytest
 
-import preflight
-from preflight import Environment
+from pipeline_tools import preflight
+from pipeline_tools.preflight import Environment
 
 
 @pytest.mark.parametrize(

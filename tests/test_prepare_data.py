@@ -1,15 +1,12 @@
-"""scripts/prepare_data.py on small CFPB-style exports, the quirks of real ones included."""
+"""pipeline_tools/prepare_data.py on small CFPB-style exports, the quirks of real ones included."""
 
 import csv
 import io
-import sys
 
 import pytest
 
 from conftest import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import prepare_data  # noqa: E402
+from pipeline_tools import columns, prepare_data
 
 CFPB_HEADER = [
     "Date received",
@@ -74,7 +71,7 @@ def test_converts_columns_label_and_keeps_quirky_values(tmp_path):
     write_csv(source, CFPB_HEADER, [cfpb_row(disputed="Yes"), cfpb_row(zip_code="")])
     summary = prepare_data.prepare(str(source), str(target))
     rows = read_output(target)
-    assert list(rows[0]) == prepare_data.OUTPUT_COLUMNS
+    assert list(rows[0]) == list(columns.ALL)
     assert [row["consumer_disputed"] for row in rows] == ["1", "0"]
     assert rows[0]["zip_code"] == "124XX" and rows[1]["zip_code"] == ""
     assert rows[0]["sub_product"] == "" and rows[0]["product"] == "Bank account or service"
@@ -214,6 +211,6 @@ def test_an_extra_column_a_huge_narrative_and_new_categories_pass_through(tmp_pa
     summary = prepare_data.prepare(str(source), str(target))
     rows = read_output(target)
     assert summary.written == 2 and not summary.rejected
-    assert list(rows[0]) == prepare_data.OUTPUT_COLUMNS  # The extra column is not carried over.
+    assert list(rows[0]) == list(columns.ALL)  # The extra column is not carried over.
     assert rows[1]["consumer_complaint_narrative"] == huge.strip()
     assert rows[1]["product"] == "Cryptocurrency"

@@ -91,20 +91,20 @@ def test_ruff_finds_nothing_and_the_code_is_formatted():
 
 
 def test_committed_notebooks_keep_only_the_outputs_nbval_checks(tmp_path):
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    import clean_notebooks
     import nbformat
 
-    assert clean_notebooks.main(["--check"]) == 0
+    from pipeline_tools import notebook_policy
+
+    assert notebook_policy.main(["--check"]) == 0
     # The check is not vacuous: an executed cell's output, count and papermill metadata are found.
     notebook = nbformat.read(str(REPO_ROOT / "notebooks" / "local" / "tfx_pipeline_interactive.ipynb"), 4)
     notebook.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="repository: /x\n")]
     notebook.cells[2].execution_count = 3
     notebook.metadata["papermill"] = {"duration": 1.0}
     nbformat.write(notebook, str(tmp_path / "run.ipynb"))
-    assert clean_notebooks.main(["--check", str(tmp_path / "run.ipynb")]) == 1
-    assert clean_notebooks.main([str(tmp_path / "run.ipynb")]) == 0
-    assert clean_notebooks.main(["--check", str(tmp_path / "run.ipynb")]) == 0
+    assert notebook_policy.main(["--check", str(tmp_path / "run.ipynb")]) == 1
+    assert notebook_policy.main([str(tmp_path / "run.ipynb")]) == 0
+    assert notebook_policy.main(["--check", str(tmp_path / "run.ipynb")]) == 0
     checked = [cell for cell in nbformat.read(str(tmp_path / "run.ipynb"), 4).cells if cell.get("outputs")]
     assert checked and all(cell.source.startswith("# NBVAL_CHECK_OUTPUT") for cell in checked)
     assert all(cell.execution_count is not None for cell in checked)  # nbval skips them otherwise.

@@ -12,11 +12,15 @@ import os
 
 import pytest
 import tfx
-from tfx import v1 as tfx_v1
+from tfx.v1.extensions import google_cloud_ai_platform as VERTEX
 
 import base_pipeline
-import pipeline_vertex
 from conftest import REPO_ROOT
+from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings, VertexServices
+from pipeline_tools.vertex import blueprint as blueprints
+from pipeline_tools.vertex import endpoint, runner, staging
+from pipeline_tools.vertex import settings as vertex_settings
+from pipeline_tools.vertex.settings import TFX_IMAGE, VertexSettings
 
 DATA_DIR = str(REPO_ROOT / "data_local")
 MODULE_FILE = str(REPO_ROOT / "module.py")
@@ -32,14 +36,13 @@ VARIANTS = {
     "dataflow": dict(use_dataflow=True, dataflow_max_workers=8),
     "all": dict(use_vertex_training=True, use_vertex_endpoint=True, use_dataflow=True),
 }
-VERTEX = tfx_v1.extensions.google_cloud_ai_platform
 
 
 def _compiled(tmp_path, variant):
-    settings = pipeline_vertex.VertexSettings(**VARIANTS[variant])
-    inputs = pipeline_vertex.plan_uploads(settings, DATA_DIR, MODULE_FILE)
+    settings = VertexSettings(**VARIANTS[variant])
+    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE)
     path = str(tmp_path / "blueprint.json")
-    return settings, inputs, path, pipeline_vertex.compile_pipeline(settings, inputs, path)
+    return settings, inputs, path, runner.compile_pipeline(settings, inputs, path)
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -51,6 +54,7 @@ def compiled(request, tmp_path_factory):
 def _local_dependencies():
     """Each local component's upstream components, from the pipeline LocalDagRunner runs."""
     pipeline = base_pipeline.create_pipeline(
+        PipelineSettings(),
         pipeline_root="/tmp/unused",
         data_root=DATA_DIR,
         module_file=MODULE_FILE,
@@ -78,7 +82,7 @@ def test_tasks_and_dependencies_match_the_local_pipeline(compiled):
         "latest_blessed_model_resolver-model-blessing-resolver",
         "latest_blessed_model_resolver-model-resolver",
     ]
-    order = pipeline_vertex.task_order(blueprint)
+    order = blueprints.task_order(blueprint)
     for name, task in tasks.items():
         assert all(order.index(upstream) < order.index(name) for upstream in task.get("dependentTasks", []))
 
@@ -100,12 +104,12 @@ def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(co
         "ImportSchemaGen",
         "StatisticsGen",
     ]
-    container = pipeline_vertex._executor(blueprint, "DataValidationGate")["container"]
-    assert container["image"] == pipeline_vertex.TFX_IMAGE
+    container = blueprints.executor(blueprint, "DataValidationGate")["container"]
+    assert container["image"] == TFX_IMAGE
     # The same interpreter TFX's own components start in that image (python -m tfx...).
-    assert container["command"][0] == pipeline_vertex._executor(blueprint, "Transform")["container"]["command"][0]
+    assert container["command"][0] == blueprints.executor(blueprint, "Transform")["container"]["command"][0]
     # The command carries data_validation.py as it is: the stock image needs nothing of ours.
-    assert container["command"][:3] == ["python", "-c", (REPO_ROOT / "data_validation.py").read_text()]
+    assert container["command"][:3] == ["python", "-c", (REPO_ROOT / "pipeline_tools" / "data_gate.py").read_text()]
     assert container["command"][3:] == [
         "--anomalies",
         "{{$.inputs.artifacts['anomalies'].uri}}",
@@ -114,24 +118,26 @@ def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(co
         "--schema",
         "{{$.inputs.artifacts['schema'].uri}}",
     ]
-    assert pipeline_vertex.task_parameters(blueprint, "ImportSchemaGen")["schema_file"] == inputs.schema_file
-    row = {row["task"]: row for row in pipeline_vertex.summarize(blueprint)}["DataValidationGate"]
-    assert row["runs"].startswith("python -c <") and row["image"] == pipeline_vertex.TFX_IMAGE
+    assert blueprints.task_parameters(blueprint, "ImportSchemaGen")["schema_file"] == inputs.schema_file
+    row = {row["task"]: row for row in blueprints.summarize(blueprint)}["DataValidationGate"]
+    assert row["runs"].startswith("python -c <") and row["image"] == TFX_IMAGE
 
 
 def test_inputs_point_at_the_uploaded_copies(compiled):
     _, settings, inputs, _, blueprint = compiled
-    assert pipeline_vertex.task_parameters(blueprint, "CsvExampleGen")["input_base"] == inputs.data_root
+    assert blueprints.task_parameters(blueprint, "CsvExampleGen")["input_base"] == inputs.data_root
     for task in ("Transform", "Trainer"):
-        assert pipeline_vertex.task_parameters(blueprint, task)["module_file"] == inputs.module_file
+        assert blueprints.task_parameters(blueprint, task)["module_file"] == inputs.module_file
     assert blueprint["runtimeConfig"]["gcsOutputDirectory"] == settings.pipeline_root
-    assert pipeline_vertex.task_parameters(blueprint, "Trainer")["train_args"] == {"num_steps": settings.train_steps}
+    assert blueprints.task_parameters(blueprint, "Trainer")["train_args"] == {
+        "num_steps": settings.pipeline.train_steps
+    }
 
 
 def test_trainer_custom_config_only_with_vertex_training(compiled):
     variant, settings, _, _, blueprint = compiled
-    config = pipeline_vertex.task_parameters(blueprint, "Trainer")["custom_config"]
-    executor = {row["task"]: row for row in pipeline_vertex.summarize(blueprint)}["Trainer"]
+    config = blueprints.task_parameters(blueprint, "Trainer")["custom_config"]
+    executor = {row["task"]: row for row in blueprints.summarize(blueprint)}["Trainer"]
     if settings.use_vertex_training:
         assert config[VERTEX.ENABLE_VERTEX_KEY] is True
         assert config[VERTEX.VERTEX_REGION_KEY] == settings.region
@@ -139,7 +145,7 @@ def test_trainer_custom_config_only_with_vertex_training(compiled):
         assert job["project"] == settings.project
         assert job["job_spec"]["service_account"] == settings.service_account
         [pool] = job["job_spec"]["worker_pool_specs"]
-        assert pool["container_spec"]["image_uri"] == pipeline_vertex.TFX_IMAGE
+        assert pool["container_spec"]["image_uri"] == TFX_IMAGE
         assert pool["machine_spec"]["machine_type"] == settings.training_machine_type
         if variant == "vertex_training":
             assert pool["machine_spec"]["accelerator_type"] == "NVIDIA_TESLA_T4"
@@ -152,13 +158,17 @@ def test_trainer_custom_config_only_with_vertex_training(compiled):
 
 def test_pusher_endpoint_args_only_with_vertex_endpoint(compiled):
     _, settings, _, _, blueprint = compiled
-    parameters = pipeline_vertex.task_parameters(blueprint, "Pusher")
+    parameters = blueprints.task_parameters(blueprint, "Pusher")
     config = parameters["custom_config"]
     if settings.use_vertex_endpoint:
         assert config[VERTEX.ENABLE_VERTEX_KEY] is True
         assert config[VERTEX.VERTEX_REGION_KEY] == settings.region
         serving = config[VERTEX.SERVING_ARGS_KEY]
-        assert serving["endpoint_name"] == settings.endpoint_name
+        assert (
+            serving["endpoint_name"]
+            == settings.endpoint_display_name
+            == (settings.endpoint_name or "cfpb-consumer-disputes")
+        )
         assert serving["project_id"] == settings.project
         assert serving["machine_type"] == settings.serving_machine_type
         assert config[VERTEX.VERTEX_CONTAINER_IMAGE_URI_KEY].startswith(
@@ -172,26 +182,26 @@ def test_pusher_endpoint_args_only_with_vertex_endpoint(compiled):
 def test_dataflow_args_reach_the_beam_components(compiled):
     _, settings, _, _, blueprint = compiled
     executors = blueprint["pipelineSpec"]["deploymentSpec"]["executors"]
-    for task in pipeline_vertex.BEAM_COMPONENTS:
+    for task in blueprints.BEAM_COMPONENTS:
         args = executors[f"{task}_executor"]["container"]["args"]
-        assert pipeline_vertex.beam_options(blueprint, task) == pipeline_vertex.beam_pipeline_args(settings)
+        assert blueprints.beam_options(blueprint, task) == vertex_settings.beam_pipeline_args(settings)
         if settings.use_dataflow:
             assert "--runner=DataflowRunner" in args
             assert f"--project={settings.project}" in args and f"--region={settings.region}" in args
             assert f"--temp_location={settings.gcs_root}/dataflow/tmp" in args
             assert f"--max_num_workers={settings.dataflow_max_workers}" in args
             assert f"--machine_type={settings.dataflow_machine_type}" in args
-            assert f"--sdk_container_image={pipeline_vertex.TFX_IMAGE}" in args
+            assert f"--sdk_container_image={TFX_IMAGE}" in args
         else:
             assert not any("DataflowRunner" in arg for arg in args)
-            assert all(arg in args for arg in base_pipeline.LOCAL_BEAM_PIPELINE_ARGS)
+            assert all(arg in args for arg in LOCAL_BEAM_PIPELINE_ARGS)
 
 
 def test_pipeline_job_builds_offline_from_each_blueprint(compiled):
     _, settings, _, path, blueprint = compiled
-    job = pipeline_vertex.build_pipeline_job(settings, path, pipeline_vertex.credentials_for(dry_run=True))
+    job = runner.build_pipeline_job(settings, path, runner.credentials_for(dry_run=True))
     request = job.to_dict()
-    assert request["displayName"] == settings.pipeline_name
+    assert request["displayName"] == settings.pipeline.pipeline_name
     assert request["runtimeConfig"]["gcsOutputDirectory"] == settings.pipeline_root
     assert request["labels"]["tutorial"] == "tfx-cfpb"
     assert request["labels"]["tfx-version"] == tfx.__version__.replace(".", "-")
@@ -202,15 +212,15 @@ def test_pipeline_job_builds_offline_from_each_blueprint(compiled):
         task.get("cachingOptions", {}).get("enableCache", False)
         for task in request["pipelineSpec"]["root"]["dag"]["tasks"].values()
     }
-    assert caching == {settings.enable_caching}
+    assert caching == {settings.pipeline.enable_cache}
 
 
 def test_caching_off_reaches_every_task(tmp_path):
-    settings = pipeline_vertex.VertexSettings(enable_caching=False)
-    inputs = pipeline_vertex.plan_uploads(settings, DATA_DIR, MODULE_FILE)
+    settings = VertexSettings(pipeline=PipelineSettings(enable_cache=False))
+    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE)
     path = str(tmp_path / "blueprint.json")
-    pipeline_vertex.compile_pipeline(settings, inputs, path)
-    request = pipeline_vertex.build_pipeline_job(settings, path, pipeline_vertex.credentials_for(True)).to_dict()
+    runner.compile_pipeline(settings, inputs, path)
+    request = runner.build_pipeline_job(settings, path, runner.credentials_for(True)).to_dict()
     assert {
         task.get("cachingOptions", {}).get("enableCache", False)
         for task in request["pipelineSpec"]["root"]["dag"]["tasks"].values()
@@ -231,21 +241,23 @@ def test_upload_paths_follow_the_contents(tmp_path):
     (data / "notes.txt").write_text("not data")
     module_file = tmp_path / "module.py"
     module_file.write_text("# v1\n")
-    settings = pipeline_vertex.VertexSettings()
-    first = pipeline_vertex.plan_uploads(settings, str(data), str(module_file))
+    settings = VertexSettings()
+    first = staging.plan_uploads(settings, str(data), str(module_file))
     assert [os.path.basename(item.source) for item in first.uploads] == ["a.csv", "module.py", "schema.pbtxt"]
     assert first.schema_file.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/schema/")
     assert first.schema_file.endswith("/schema.pbtxt")
     assert first.data_root.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/data/")
     module_file.write_text("# v2\n")
-    second = pipeline_vertex.plan_uploads(settings, str(data), str(module_file))
+    second = staging.plan_uploads(settings, str(data), str(module_file))
     assert second.module_file != first.module_file and second.data_root == first.data_root
     (data / "a.csv").write_text("x\n2\n")
-    assert pipeline_vertex.plan_uploads(settings, str(data), str(module_file)).data_root != first.data_root
+    assert staging.plan_uploads(settings, str(data), str(module_file)).data_root != first.data_root
     schema_file = tmp_path / "schema.pbtxt"
     schema_file.write_text((REPO_ROOT / "schema" / "schema.pbtxt").read_text() + "\n# reviewed again\n")
     assert (
-        pipeline_vertex.plan_uploads(settings, str(data), str(module_file), str(schema_file)).schema_file
+        staging.plan_uploads(
+            VertexSettings(pipeline=PipelineSettings(schema_file=str(schema_file))), str(data), str(module_file)
+        ).schema_file
         != first.schema_file
     )
 
@@ -255,7 +267,7 @@ def test_data_csvexamplegen_cannot_read_is_refused_before_any_upload(tmp_path):
     data.mkdir()
     (data / "a.csv").write_text('x,y\n1,"unbalanced\n2,3\n')
     with pytest.raises(ValueError, match="a.csv lines 2-3: one record spans several lines"):
-        pipeline_vertex.plan_uploads(pipeline_vertex.VertexSettings(), str(data), MODULE_FILE)
+        staging.plan_uploads(VertexSettings(), str(data), MODULE_FILE)
 
 
 @pytest.mark.parametrize(
@@ -269,17 +281,17 @@ def test_data_csvexamplegen_cannot_read_is_refused_before_any_upload(tmp_path):
 def test_upload_plan_refuses_missing_inputs(tmp_path, make, message):
     data_dir, module_file = make(tmp_path)
     with pytest.raises(ValueError, match=message):
-        pipeline_vertex.plan_uploads(pipeline_vertex.VertexSettings(), data_dir, module_file)
+        staging.plan_uploads(VertexSettings(), data_dir, module_file)
 
 
 # --- Dry run, placeholders, impossible settings ------------------------------------------------
 
 
 def test_dry_run_is_the_default_while_placeholders_remain():
-    assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(), None) is True
-    assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(project="acme-ml-prod"), None) is True
-    assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(**REAL), None) is False
-    assert pipeline_vertex.resolve_dry_run(pipeline_vertex.VertexSettings(**REAL), True) is True
+    assert vertex_settings.resolve_dry_run(VertexSettings(), None) is True
+    assert vertex_settings.resolve_dry_run(VertexSettings(project="acme-ml-prod"), None) is True
+    assert vertex_settings.resolve_dry_run(VertexSettings(**REAL), None) is False
+    assert vertex_settings.resolve_dry_run(VertexSettings(**REAL), True) is True
 
 
 @pytest.mark.parametrize(
@@ -292,13 +304,13 @@ def test_dry_run_is_the_default_while_placeholders_remain():
     ],
 )
 def test_real_run_refuses_placeholders_before_uploading_or_compiling(tmp_path, monkeypatch, override, named):
-    settings = pipeline_vertex.VertexSettings(**dict(REAL if override else {}, **override))
+    settings = VertexSettings(**dict(REAL if override else {}, **override))
     touched = []
-    monkeypatch.setattr(pipeline_vertex, "upload", lambda *args: touched.append("upload"))
-    monkeypatch.setattr(pipeline_vertex, "compile_pipeline", lambda *args: touched.append("compile"))
-    monkeypatch.setattr(pipeline_vertex, "credentials_for", lambda *args: touched.append("auth"))
+    monkeypatch.setattr(staging, "upload", lambda *args: touched.append("upload"))
+    monkeypatch.setattr(runner, "compile_pipeline", lambda *args: touched.append("compile"))
+    monkeypatch.setattr(runner, "credentials_for", lambda *args: touched.append("auth"))
     with pytest.raises(ValueError, match=f"dry_run is off but {named} still hold placeholders"):
-        pipeline_vertex.prepare(settings, dry_run=False, output_dir=str(tmp_path / "out"))
+        runner.prepare(settings, dry_run=False, output_dir=str(tmp_path / "out"))
     assert touched == []
     assert not (tmp_path / "out").exists()
 
@@ -326,13 +338,14 @@ def test_real_run_refuses_placeholders_before_uploading_or_compiling(tmp_path, m
     ],
 )
 def test_impossible_settings_are_named(override, message):
-    settings = dataclasses.replace(pipeline_vertex.VertexSettings(**REAL), **override)
+    labels = override.get("labels", {})
     with pytest.raises(ValueError, match=message):
-        pipeline_vertex.check_settings(settings, dry_run=True)
+        settings = dataclasses.replace(VertexSettings.from_namespace({**REAL, **override}), labels=labels)
+        vertex_settings.check_settings(settings, dry_run=True)
 
 
 def test_placeholder_settings_are_well_formed_for_a_dry_run():
-    pipeline_vertex.check_settings(pipeline_vertex.VertexSettings(), dry_run=True)
+    vertex_settings.check_settings(VertexSettings(), dry_run=True)
 
 
 # --- The network steps, up to the network ------------------------------------------------------
@@ -364,13 +377,15 @@ def test_real_run_uploads_then_compiles_then_submits_as_the_service_account(tmp_
     _FakeStorageClient.log = []
     monkeypatch.setattr(storage, "Client", _FakeStorageClient)
     monkeypatch.setattr("google.auth.default", lambda scopes: (AnonymousCredentials(), None))
-    settings = pipeline_vertex.VertexSettings(**REAL)
-    prepared = pipeline_vertex.prepare(settings, dry_run=None, output_dir=str(tmp_path))
+    settings = VertexSettings(**REAL)
+    prepared = runner.prepare(settings, dry_run=None, output_dir=str(tmp_path))
     assert prepared.dry_run is False
     assert _FakeStorageClient.log[0] == ("client", "acme-ml-prod")
     assert _FakeStorageClient.log[1:] == [(item.source, item.destination) for item in prepared.inputs.uploads]
     assert prepared.inputs.module_file.startswith("gs://acme-ml-pipelines/cfpb-consumer-disputes/module/")
-    assert "DRY RUN" not in pipeline_vertex.describe(prepared)
+    assert "DRY RUN" not in runner.describe(
+        settings, prepared.dry_run, prepared.inputs, prepared.blueprint_path, prepared.job
+    )
 
     submitted = {}
 
@@ -383,7 +398,7 @@ def test_real_run_uploads_then_compiles_then_submits_as_the_service_account(tmp_
         def wait(self):
             submitted["waited"] = True
 
-    link = pipeline_vertex.submit(FakeJob(), settings, wait=True)
+    link = runner.submit(FakeJob(), settings, wait=True)
     assert submitted == {"service_account": settings.service_account, "waited": True}
     assert link == (
         "https://console.cloud.google.com/vertex-ai/locations/us-central1/pipelines/runs/run-1?project=acme-ml-prod"
@@ -392,42 +407,36 @@ def test_real_run_uploads_then_compiles_then_submits_as_the_service_account(tmp_
 
 def test_endpoint_instances_carry_the_serialized_examples():
     serialized = [b"\n\x00", b"\x01\xffbytes"]
-    instances = pipeline_vertex.endpoint_instances(serialized)
+    instances = endpoint.instances(serialized)
     assert [base64.b64decode(instance["examples"]["b64"]) for instance in instances] == serialized
     json.dumps(instances)  # The request body is JSON.
 
 
 def test_serving_image_is_the_closest_published_tensorflow():
     assert (
-        pipeline_vertex.default_serving_image("us-central1", "2.15.1")
+        vertex_settings.default_serving_image("us-central1", "2.15.1")
         == "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
     )
     assert (
-        pipeline_vertex.default_serving_image("europe-west4", "2.13.0")
+        vertex_settings.default_serving_image("europe-west4", "2.13.0")
         == "europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-13:latest"
     )
     # Newer TensorFlow than Vertex AI publishes: the newest published image, not a made-up tag.
-    newest = pipeline_vertex.default_serving_image("us-central1", "2.99.0")
+    newest = vertex_settings.default_serving_image("us-central1", "2.99.0")
     from google.cloud.aiplatform.constants import prediction
 
     assert newest in prediction.TF_CONTAINER_URIS
     with pytest.raises(ValueError, match="set serving_image"):
-        pipeline_vertex.default_serving_image("us-central1", "3.0.0")
+        vertex_settings.default_serving_image("us-central1", "3.0.0")
 
 
 def test_vertex_switches_need_a_region():
-    with pytest.raises(ValueError, match="vertex_region is required"):
-        base_pipeline.create_pipeline(
-            pipeline_root="gs://b/root",
-            data_root="gs://b/data",
-            module_file="gs://b/module.py",
-            serving_model_dir="gs://b/serving",
-            vertex_training_args={"project": "p"},
-        )
+    with pytest.raises(ValueError, match="VertexServices needs a region"):
+        PipelineSettings(vertex=VertexServices(region="", image=TFX_IMAGE, training_job={"project": "p"}))
 
 
 def test_command_line_dry_run_and_refusal(tmp_path, capsys):
-    assert pipeline_vertex.main(["--output-dir", str(tmp_path), "--use-dataflow", "true"]) == 0
+    assert runner.main(["--output-dir", str(tmp_path), "--use-dataflow", "true"]) == 0
     out = capsys.readouterr().out
     assert "DRY RUN" in out and "would upload" in out and "11 tasks" in out
     blueprint = json.loads((tmp_path / "cfpb-consumer-disputes.json").read_text())
@@ -436,13 +445,13 @@ def test_command_line_dry_run_and_refusal(tmp_path, capsys):
         in blueprint["pipelineSpec"]["deploymentSpec"]["executors"]["Transform_executor"]["container"]["args"]
     )
     with pytest.raises(SystemExit):
-        pipeline_vertex.main(["--output-dir", str(tmp_path / "refused"), "--submit"])
+        runner.main(["--output-dir", str(tmp_path / "refused"), "--submit"])
     assert "still hold placeholders" in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()
 
 
 def test_deleting_the_endpoint_needs_a_real_project(capsys, monkeypatch):
-    monkeypatch.setattr(pipeline_vertex, "delete_endpoint", lambda *args: pytest.fail("must not reach the network"))
+    monkeypatch.setattr(endpoint, "delete", lambda *args: pytest.fail("must not reach the network"))
     with pytest.raises(SystemExit):
-        pipeline_vertex.main(["--delete-endpoint"])
+        runner.main(["--delete-endpoint"])
     assert "still hold placeholders" in capsys.readouterr().err

@@ -1,17 +1,26 @@
 """Which TFX stack this environment can run, and the exact fix when it can run none.
 
-The notebooks' setup cell prints `report()` first. Nothing here imports TFX or TensorFlow: it must
-run on a fresh Colab session and on a machine where the install has not happened yet.
+The notebooks' setup (pipeline_tools/notebook.py) prints `report()` first, and
+scripts/setup_env.sh asks this module which Python to build the virtual environment with: the
+supported stacks are defined here, once. Nothing here imports TFX or TensorFlow, and nothing
+needs a recent Python: it runs on a fresh Colab session and before any install.
 
-    python preflight.py     # the same diagnosis in a terminal; exit status 1 if no stack fits
+    python3 -m pipeline_tools.preflight                 # the diagnosis; exit status 1 if no stack fits
+    python3 -m pipeline_tools.preflight --fits          # exit status 0 if a stack fits this Python, silent
+    python3 -m pipeline_tools.preflight --expected-tfx  # the tfx version this Python's stack pins
 """
 
+from __future__ import annotations
+
+import argparse
 import dataclasses
 import platform
 import subprocess
 import sys
+from typing import Tuple  # noqa: UP035
 
-Version = tuple[int, ...]
+# typing.Tuple, not tuple[...]: this module runs on Pythons older than any stack, to say so.
+Version = Tuple[int, ...]  # noqa: UP006
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,8 +31,9 @@ class Stack:
     min_glibc: Version
 
 
-# The two stacks requirements.txt pins (README, Versions). tfx 1.21's ml-metadata and TFDV ship
-# only manylinux_2_39 wheels; tfx 1.16 requires Python < 3.11.
+# The two stacks requirements.txt pins (README, Versions), and the only place they are listed
+# (a test keeps requirements.txt in step). tfx 1.21's ml-metadata and TFDV ship only
+# manylinux_2_39 wheels; tfx 1.16 requires Python < 3.11.
 STACKS = (
     Stack("A", "1.16.0", ((3, 10),), (2, 17)),
     Stack("B", "1.21.0", ((3, 11), (3, 12), (3, 13)), (2, 39)),
@@ -151,9 +161,24 @@ def report(environment: Environment | None = None) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list | None = None) -> int:
+    """The diagnosis in a terminal, or the answers scripts/setup_env.sh asks for."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--fits", action="store_true", help="exit 0 if a stack fits this Python and glibc, silently")
+    mode.add_argument("--expected-tfx", action="store_true", help="print the tfx version of this Python's stack")
+    arguments = parser.parse_args(argv)
+    diagnosis = diagnose(current_environment())
+    if arguments.fits:
+        return 0 if diagnosis.stack else 1
+    if arguments.expected_tfx:
+        if not diagnosis.stack:
+            print(f"{diagnosis.problem}. {diagnosis.fix}", file=sys.stderr)
+            return 1
+        print(diagnosis.stack.tfx)
+        return 0
     print(report())
-    return 0 if diagnose(current_environment()).stack else 1
+    return 0 if diagnosis.stack else 1
 
 
 if __name__ == "__main__":

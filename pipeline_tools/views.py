@@ -6,11 +6,12 @@ tables and PNG images everywhere: Colab, JupyterLab, papermill's output, GitHub'
 """
 
 import os
+import sys
 from collections.abc import Sequence
 
 import matplotlib
 
-if not os.environ.get("MPLBACKEND") and "ipykernel" not in __import__("sys").modules:
+if not os.environ.get("MPLBACKEND") and "ipykernel" not in sys.modules:
     matplotlib.use("Agg")  # No display outside a notebook (tests, scripts).
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -18,14 +19,14 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
 
-import data_validation  # noqa: E402
+from pipeline_tools import data_gate  # noqa: E402
 
 METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")
 
 
 def statistics_table(statistics_uri: str, split: str = "train") -> pd.DataFrame:
     """One row per feature of StatisticsGen's output: present, missing, distinct, top value, mean."""
-    statistics = data_validation.read_split_statistics(statistics_uri)
+    statistics = data_gate.read_split_statistics(statistics_uri)
     if split not in statistics:
         raise FileNotFoundError(f"{statistics_uri} has no {split!r} split (it has {sorted(statistics)})")
     dataset = statistics[split].datasets[0]
@@ -54,7 +55,7 @@ def statistics_table(statistics_uri: str, split: str = "train") -> pd.DataFrame:
 def anomalies_table(anomalies_uri: str) -> pd.DataFrame:
     """ExampleValidator's anomalies, one row per split and feature; no rows when there are none."""
     rows = []
-    for split, anomalies in data_validation.read_split_anomalies(anomalies_uri).items():
+    for split, anomalies in data_gate.read_split_anomalies(anomalies_uri).items():
         for feature, info in sorted(anomalies.anomaly_info.items()):
             for reason in info.reason:
                 rows.append(

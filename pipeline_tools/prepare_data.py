@@ -5,7 +5,7 @@ The CFPB publishes its database as a CSV with human-readable column names
 CSV with the tutorial's snake_case schema instead, keeps only complaints that
 have a narrative and a Yes/No dispute value, and turns the label into 0/1.
 
-    python scripts/prepare_data.py complaints.csv data_local/complaints.csv
+    python -m pipeline_tools.prepare_data complaints.csv data_local/complaints.csv
 
 Quirks of real exports handled here:
   * a leading unnamed index column (header one name short, or named "" or
@@ -31,23 +31,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-# Tutorial column -> CFPB export column, in the order the output CSV uses.
-COLUMN_MAP: dict[str, str] = {
-    "product": "Product",
-    "sub_product": "Sub-product",
-    "issue": "Issue",
-    "sub_issue": "Sub-issue",
-    "consumer_complaint_narrative": "Consumer complaint narrative",
-    "company": "Company",
-    "state": "State",
-    "zip_code": "ZIP code",
-    "company_response": "Company response to consumer",
-    "timely_response": "Timely response?",
-    "consumer_disputed": "Consumer disputed?",
-}
-OUTPUT_COLUMNS: list[str] = list(COLUMN_MAP)
-NARRATIVE_COLUMN = "consumer_complaint_narrative"
-LABEL_COLUMN = "consumer_disputed"
+from pipeline_tools import columns
+
 LABEL_VALUES: dict[str, str] = {"yes": "1", "no": "0"}
 _INDEX_HEADER_NAMES = {"", "unnamed: 0"}
 _WHITESPACE = re.compile(r"\s+")
@@ -122,7 +107,7 @@ def convert(source: TextIO, target: TextIO, source_name: str = "<input>") -> Sum
     header = [name.strip() for name in header]
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
-    missing = [name for name in COLUMN_MAP.values() if name not in header]
+    missing = [name for name in columns.CFPB_NAMES.values() if name not in header]
     if missing:
         raise DataPreparationError(
             f"{source_name}: missing CFPB column(s) {missing}; found {header}. "
@@ -131,11 +116,11 @@ def convert(source: TextIO, target: TextIO, source_name: str = "<input>") -> Sum
 
     first = next(records, None)
     offset = _header_layout(header, first[1] if first else None)
-    positions = {name: header.index(cfpb) + offset for name, cfpb in COLUMN_MAP.items()}
+    positions = {name: header.index(cfpb) + offset for name, cfpb in columns.CFPB_NAMES.items()}
     expected_fields = len(header) + offset
 
     writer = csv.writer(target, lineterminator="\n")
-    writer.writerow(OUTPUT_COLUMNS)
+    writer.writerow(columns.ALL)
     summary = Summary()
     for line, fields in itertools.chain([first] if first else [], records):
         summary.records += 1
@@ -149,16 +134,16 @@ def convert(source: TextIO, target: TextIO, source_name: str = "<input>") -> Sum
             summary.rejected.append(Rejected(line, "bytes that are not UTF-8", fields))
             continue
         row = {name: _clean(fields[position]) for name, position in positions.items()}
-        if not row[NARRATIVE_COLUMN]:
+        if not row[columns.NARRATIVE]:
             summary.without_narrative += 1
             continue
-        label = LABEL_VALUES.get(row[LABEL_COLUMN].lower())
+        label = LABEL_VALUES.get(row[columns.LABEL].lower())
         if label is None:
             summary.without_label += 1
             continue
-        row[LABEL_COLUMN] = label
-        row["zip_code"] = row["zip_code"].upper()
-        writer.writerow([row[name] for name in OUTPUT_COLUMNS])
+        row[columns.LABEL] = label
+        row[columns.ZIP_CODE] = row[columns.ZIP_CODE].upper()
+        writer.writerow([row[name] for name in columns.ALL])
         summary.written += 1
         summary.disputed += label == "1"
     return summary

@@ -6,8 +6,8 @@ count) and nothing else: no other outputs or execution counts, no papermill or k
 metadata. Diffs then show source
 changes only, and no run's paths, timings or data leak into the repository.
 
-    python scripts/clean_notebooks.py                 # clean every notebook under notebooks/
-    python scripts/clean_notebooks.py --check a.ipynb # exit 1 and name the cells that break it
+    python -m pipeline_tools.notebook_policy                  # clean every notebook under notebooks/
+    python -m pipeline_tools.notebook_policy --check a.ipynb  # exit 1 and name the cells that break it
 """
 
 import argparse
@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 import nbformat
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from pipeline_tools.settings import REPO_ROOT
+
 CHECKED_MARK = "# NBVAL_CHECK_OUTPUT"
 RUN_METADATA = ("papermill", "execution", "collapsed", "scrolled")
 

@@ -1,0 +1,93 @@
+"""Runs the whole pipeline on this machine with LocalDagRunner, without a notebook.
+
+    python -m pipeline_tools.local_runner --output-root outputs/pipeline_local --train-steps 1000
+
+ML Metadata lives in a SQLite file under the output root and caching is on, so a second run
+with unchanged inputs reuses every component's earlier outputs. Every setting of
+`PipelineSettings` is a flag (`--help` lists them with their defaults).
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
+
+from pipeline_tools import settings as settings_module  # noqa: E402
+from pipeline_tools.settings import DATA_ROOT, LOCAL_BEAM_PIPELINE_ARGS, MODULE_FILE, REPO_ROOT  # noqa: E402
+
+DEFAULT_OUTPUT_ROOT = os.path.join(REPO_ROOT, "outputs", "pipeline_local")
+
+
+def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The command line: where the data and outputs are, and one flag per pipeline setting."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", default=DATA_ROOT, help="folder of CSV files (default: data_local/)")
+    parser.add_argument(
+        "--output-root",
+        default=DEFAULT_OUTPUT_ROOT,
+        help="pipeline root, metadata.sqlite and serving_model/ go here (default: outputs/pipeline_local/)",
+    )
+    settings_module.add_arguments(parser, settings_module.PipelineSettings)
+    parser.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="run only ExampleGen, StatisticsGen, the schema, ExampleValidator and the gate",
+    )
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        dest="beam_args",
+        metavar="ARG",
+        help="a Beam option replacing the in-process defaults, e.g. "
+        "--beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2",
+    )
+    return parser, parser.parse_args(argv)
+
+
+def build(arguments: argparse.Namespace):
+    """The pipeline the arguments describe, with a SQLite ML Metadata store in the output root."""
+    from tfx.orchestration.metadata import sqlite_metadata_connection_config
+
+    import base_pipeline
+
+    settings = settings_module.from_arguments(settings_module.PipelineSettings, arguments)
+    output_root = os.path.abspath(arguments.output_root)
+    return base_pipeline.create_pipeline(
+        settings,
+        pipeline_root=os.path.join(output_root, "pipeline_root"),
+        data_root=os.path.abspath(arguments.data_root),
+        module_file=MODULE_FILE,
+        serving_model_dir=os.path.join(output_root, "serving_model"),
+        beam_pipeline_args=arguments.beam_args or LOCAL_BEAM_PIPELINE_ARGS,
+        metadata_connection_config=sqlite_metadata_connection_config(os.path.join(output_root, "metadata.sqlite")),
+        validate_only=arguments.validate_only,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parses the command line, builds the pipeline and runs it to completion; 1 when the gate stops it."""
+    parser, arguments = parse_arguments(argv)
+    try:
+        pipeline = build(arguments)
+    except ValueError as error:
+        parser.error(str(error))
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+    from pipeline_tools.data_gate import DataValidationError
+
+    try:
+        LocalDagRunner().run(pipeline)
+    except DataValidationError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if arguments.validate_only:
+        print("data validation passed: no anomalies, no drift")
+        return 0
+    print(f"pipeline finished; blessed models are pushed under {os.path.abspath(arguments.output_root)}/serving_model")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

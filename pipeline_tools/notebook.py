@@ -1,0 +1,51 @@
+"""The notebooks' setup, as one call: which stack this kernel runs, the install on Colab, the paths.
+
+Each notebook's first cell clones the repository on Colab (or finds it), puts it on sys.path and
+calls `setup()`. Everything else a setup needs lives here, so the two notebooks share it.
+"""
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from pipeline_tools import preflight
+from pipeline_tools.settings import REPO_ROOT
+
+
+def quiet_known_warnings() -> None:
+    """Silences warnings that say nothing about this tutorial, and only those.
+
+    google-api-core warns, once per Google client library imported (Beam imports several), that
+    Python 3.10 will lose support: true, known, and stack B (Colab) already runs Python 3.13.
+    """
+    warnings.filterwarnings("ignore", message="You are using a non-supported Python version", category=FutureWarning)
+
+
+def setup() -> Path:
+    """Prints the diagnosis; installs the pinned stack on Colab (then asks for a restart); returns the repository.
+
+    Raises RuntimeError with the exact fix when no stack can run here, or when a kernel outside
+    Colab lacks the stack (start Jupyter from the project's .venv).
+    """
+    print(preflight.report())
+    environment = preflight.current_environment()
+    diagnosis = preflight.diagnose(environment)
+    if diagnosis.stack is None:
+        raise RuntimeError(f"{diagnosis.problem}. {diagnosis.fix}")
+    if diagnosis.needs_install and environment.in_colab:
+        # Exact pins for every package (requirements.txt and its lock): pip cannot fall back to tfx 0.23.1.
+        preflight.run_with_progress(preflight.install_command(sys.executable), cwd=REPO_ROOT)
+        print(
+            f"Installed tfx {diagnosis.stack.tfx}. Restart the session (Runtime > Restart session), then run all cells."
+        )
+        raise SystemExit
+    if diagnosis.needs_install:
+        raise RuntimeError(
+            f"this kernel has tfx {environment.installed_tfx or 'not installed'}, the stack needs "
+            f"{diagnosis.stack.tfx}: run scripts/setup_env.sh and start Jupyter from .venv (README, Open the notebook)"
+        )
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
+    quiet_known_warnings()
+    print("repository:", REPO_ROOT)
+    return Path(REPO_ROOT)

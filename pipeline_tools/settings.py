@@ -1,0 +1,158 @@
+"""Every setting of the pipeline in one typed, frozen object: its default, its meaning and its check.
+
+`base_pipeline.create_pipeline` reads a `PipelineSettings`. Everything that runs the pipeline makes
+one: the notebooks from their parameters cells (`PipelineSettings.from_namespace(globals())`),
+`python -m pipeline_tools.local_runner` from its flags (`add_arguments`), the Vertex AI runner
+from its own settings, and the benchmark. A value that cannot work is refused when the object is
+made, with the setting's name, before any component exists.
+
+Standard library only, like `columns`: it is imported before TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULE_FILE = os.path.join(REPO_ROOT, "module.py")
+CURATED_SCHEMA_FILE = os.path.join(REPO_ROOT, "schema", "schema.pbtxt")
+DATA_ROOT = os.path.join(REPO_ROOT, "data_local")
+
+# Beam options of the Beam-based components (ExampleGen, StatisticsGen, Transform, Evaluator)
+# when they run on this machine: DirectRunner in the orchestrator's own process, which on two
+# cores beats worker processes (benchmarks/README.md).
+LOCAL_BEAM_PIPELINE_ARGS: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+_PIPELINE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
+
+
+def setting(default: Any, meaning: str) -> Any:
+    """A dataclass field with its default and its one-line meaning (the flag's help)."""
+    return dataclasses.field(default=default, metadata={"help": meaning})
+
+
+@dataclasses.dataclass(frozen=True)
+class VertexServices:
+    """Which components hand their work to Vertex AI services, and with what (set by pipeline_tools.vertex)."""
+
+    region: str
+    # The image every task runs in; the data gate, a container component, runs in it too.
+    image: str
+    # The Trainer runs run_fn as a Vertex AI custom job with these arguments; None: in its task.
+    training_job: dict[str, Any] | None = None
+    # The Pusher deploys the blessed model to an endpoint with these arguments; None: copies it.
+    endpoint: dict[str, Any] | None = None
+    # The prediction container the endpoint serves the model with (only with endpoint).
+    serving_image: str = ""
+
+    def __post_init__(self) -> None:
+        check(bool(self.region), "VertexServices needs a region")
+        check(bool(self.image), "VertexServices needs the image its tasks run in")
+        check(not self.serving_image or self.endpoint is not None, "serving_image needs an endpoint to serve")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineSettings:
+    """What a run of the pipeline does. Every field has its default here and nowhere else."""
+
+    pipeline_name: str = setting(
+        "cfpb-consumer-disputes", "names the pipeline in ML Metadata and on Vertex AI (lowercase, digits, hyphens)"
+    )
+    train_steps: int = setting(500, "training batches of 64 the Trainer runs")
+    eval_steps: int = setting(20, "evaluation batches of 64 after each chunk of training")
+    min_eval_auc: float = setting(0.55, "the Evaluator blesses a model only if its eval AUC reaches this")
+    max_auc_decrease: float = setting(0.01, "...and only if its AUC is at most this much below the last blessed one")
+    presplit: bool = setting(False, "the data root holds train/ and eval/ folders: use that split, not a hash")
+    schema_file: str = setting("", "the curated schema ImportSchemaGen reads; '' is schema/schema.pbtxt")
+    infer_schema: bool = setting(False, "infer the schema with SchemaGen instead of reading schema_file")
+    data_gate: bool = setting(True, "stop before Transform when the data breaks the schema or drifted")
+    enable_cache: bool = setting(True, "reuse a component's outputs when its inputs and code did not change")
+    vertex: VertexServices | None = None
+
+    def __post_init__(self) -> None:
+        check(
+            isinstance(self.pipeline_name, str) and bool(_PIPELINE_NAME_RE.match(self.pipeline_name)),
+            f"pipeline_name {self.pipeline_name!r}: use lowercase letters, digits and hyphens (at most 128)",
+        )
+        for name in ("train_steps", "eval_steps"):
+            value = getattr(self, name)
+            check(_is_int(value) and value >= 1, f"{name} must be a positive integer, got {value!r}")
+        for name in ("min_eval_auc", "max_auc_decrease"):
+            value = getattr(self, name)
+            check(_is_number(value) and 0.0 <= value <= 1.0, f"{name} must lie in [0, 1], got {value!r}")
+        for name in ("presplit", "infer_schema", "data_gate", "enable_cache"):
+            check(isinstance(getattr(self, name), bool), f"{name} must be True or False, got {getattr(self, name)!r}")
+        check(isinstance(self.schema_file, str), f"schema_file must be a path or '', got {self.schema_file!r}")
+        if self.schema_file and "://" not in self.schema_file:
+            check(os.path.isfile(self.schema_file), f"schema_file {self.schema_file!r} does not exist")
+        check(not (self.infer_schema and self.schema_file), "schema_file and infer_schema exclude each other")
+
+    @property
+    def schema_path(self) -> str | None:
+        """The schema ImportSchemaGen reads, or None when SchemaGen infers one."""
+        return None if self.infer_schema else (self.schema_file or CURATED_SCHEMA_FILE)
+
+    @classmethod
+    def from_namespace(cls, namespace: Mapping[str, Any], **overrides: Any) -> PipelineSettings:
+        """The settings whose names appear in namespace (a notebook's parameters: `globals()`)."""
+        return cls(**_fields_from(cls, namespace), **overrides)
+
+
+def check(condition: bool, message: str) -> None:
+    """Raises ValueError(message) unless condition holds: how every setting is refused."""
+    if not condition:
+        raise ValueError(message)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _settable_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields a reader sets: those with a default and a meaning (not nested settings)."""
+    return [field for field in dataclasses.fields(cls) if "help" in field.metadata]
+
+
+def _fields_from(cls: type, namespace: Mapping[str, Any]) -> dict[str, Any]:
+    return {field.name: namespace[field.name] for field in _settable_fields(cls) if field.name in namespace}
+
+
+def defaults(cls: type) -> dict[str, Any]:
+    """{name: default} of the fields a reader sets."""
+    return {field.name: field.default for field in _settable_fields(cls)}
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return lowered in ("true", "1", "yes")
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: Iterable[str] = ()) -> None:
+    """One flag per setting (--train-steps ...), with its type, default and meaning."""
+    for field in _settable_fields(cls):
+        if field.name in skip:
+            continue
+        kind = _parse_bool if isinstance(field.default, bool) else type(field.default)
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=kind,
+            default=field.default,
+            metavar="true|false" if kind is _parse_bool else None,
+            help=f"{field.metadata['help']} (default: {field.default!r})",
+        )
+
+
+def from_arguments(cls: type, arguments: argparse.Namespace, **overrides: Any):
+    """The settings of cls given on a command line built by add_arguments."""
+    return cls(**_fields_from(cls, vars(arguments)), **overrides)

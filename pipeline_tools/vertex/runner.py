@@ -1,0 +1,266 @@
+"""Compiles the shared pipeline for Vertex AI Pipelines and submits it, from the notebook or a shell.
+
+    python -m pipeline_tools.vertex.runner                   # dry run: compile and check, no network
+    python -m pipeline_tools.vertex.runner --project my-project --bucket my-bucket \\
+        --service-account pipelines@my-project.iam.gserviceaccount.com --submit --wait
+    python -m pipeline_tools.vertex.runner --project my-project ... --delete-endpoint   # stop paying for it
+
+The pipeline is `base_pipeline.create_pipeline`, the one the local notebook runs; only its
+settings differ. A run has four steps: check the settings, upload the data and module.py to
+Cloud Storage (`staging`), compile the pipeline to a JSON blueprint with KubeflowV2DagRunner,
+and submit that blueprint as an `aiplatform.PipelineJob`.
+
+A dry run does everything that needs no network: it checks, plans the uploads, compiles,
+validates the blueprint and builds the PipelineJob with anonymous credentials, and says what
+would be uploaded and submitted. A real run refuses placeholder settings before it uploads or
+compiles anything.
+"""
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
+
+import tfx  # noqa: E402
+
+from pipeline_tools import settings as settings_module  # noqa: E402
+from pipeline_tools.settings import DATA_ROOT, MODULE_FILE, REPO_ROOT, PipelineSettings  # noqa: E402
+from pipeline_tools.vertex import blueprint as blueprints  # noqa: E402
+from pipeline_tools.vertex import endpoint, staging  # noqa: E402
+from pipeline_tools.vertex.settings import (  # noqa: E402
+    TFX_IMAGE,
+    VertexSettings,
+    beam_pipeline_args,
+    check_settings,
+    pipeline_settings,
+    resolve_dry_run,
+)
+
+DEFAULT_OUTPUT_DIR = os.path.join(REPO_ROOT, "outputs", "vertex_ai")
+
+
+@contextlib.contextmanager
+def _user_module_packaging_disabled() -> Iterator[None]:
+    """Keeps KubeflowV2DagRunner from packaging module.py's folder into a wheel at compile time.
+
+    By default the runner builds a wheel of every .py beside the module file and copies it to
+    `{pipeline_root}/_wheels`, which needs Cloud Storage during compilation. Here module.py is
+    already uploaded (to a content-addressed path), and the components load it from there, so
+    the blueprint a dry run checks is exactly the one a real run submits.
+    """
+    key = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
+    before = os.environ.get(key)
+    os.environ[key] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+def create_vertex_pipeline(settings: VertexSettings, inputs: staging.GcsInputs):
+    """The shared pipeline with its Vertex AI settings and the staged inputs."""
+    import base_pipeline
+
+    pipeline = pipeline_settings(settings)
+    if inputs.schema_file is not None:
+        pipeline = dataclasses.replace(pipeline, schema_file=inputs.schema_file)
+    return base_pipeline.create_pipeline(
+        pipeline,
+        pipeline_root=settings.pipeline_root,
+        data_root=inputs.data_root,
+        module_file=inputs.module_file,
+        serving_model_dir=settings.serving_model_dir,
+        beam_pipeline_args=beam_pipeline_args(settings),
+        metadata_connection_config=None,  # Vertex AI keeps its own ML Metadata.
+    )
+
+
+def compile_pipeline(settings: VertexSettings, inputs: staging.GcsInputs, output_file: str) -> dict[str, Any]:
+    """Compiles the pipeline to a Vertex AI Pipelines JSON blueprint, validates it and returns it."""
+    from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import (
+        KubeflowV2DagRunner,
+        KubeflowV2DagRunnerConfig,
+    )
+
+    output_dir, filename = os.path.split(os.path.abspath(output_file))
+    os.makedirs(output_dir, exist_ok=True)
+    runner = KubeflowV2DagRunner(
+        config=KubeflowV2DagRunnerConfig(default_image=TFX_IMAGE), output_dir=output_dir, output_filename=filename
+    )
+    # Transform and Trainer decide whether to package when they are built, so build them here.
+    with _user_module_packaging_disabled():
+        runner.run(create_vertex_pipeline(settings, inputs), write_out=True)
+    with open(output_file, encoding="utf-8") as handle:
+        blueprint = json.load(handle)
+    blueprints.validate(blueprint, settings.pipeline_root, TFX_IMAGE)
+    return blueprint
+
+
+def credentials_for(dry_run: bool):
+    """Anonymous credentials for a dry run; otherwise the user's (Colab login or gcloud ADC)."""
+    if dry_run:
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials()
+    if "google.colab" in sys.modules:
+        from google.colab import auth  # type: ignore[import-not-found]
+
+        auth.authenticate_user()
+    import google.auth
+
+    credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    return credentials
+
+
+def job_labels(settings: VertexSettings) -> dict[str, str]:
+    return {"tutorial": "tfx-cfpb", "tfx-version": tfx.__version__.replace(".", "-"), **settings.labels}
+
+
+def build_pipeline_job(settings: VertexSettings, blueprint_path: str, credentials):
+    """Builds the PipelineJob request from the blueprint; nothing is sent until `.submit()`."""
+    from google.cloud import aiplatform
+
+    return aiplatform.PipelineJob(
+        display_name=settings.pipeline.pipeline_name,
+        template_path=blueprint_path,
+        pipeline_root=settings.pipeline_root,
+        enable_caching=settings.pipeline.enable_cache,
+        labels=job_labels(settings),
+        project=settings.project,
+        location=settings.region,
+        credentials=credentials,
+    )
+
+
+def submit(job, settings: VertexSettings, wait: bool = False) -> str:
+    """Submits the job as the service account; returns its console link. Needs the network."""
+    job.submit(service_account=settings.service_account)
+    link = (
+        f"https://console.cloud.google.com/vertex-ai/locations/{settings.region}/pipelines/runs/"
+        f"{job.name}?project={settings.project}"
+    )
+    print("submitted:", job.resource_name)
+    print("follow it:", link)
+    if wait:
+        job.wait()
+        print("finished:", job.state)
+    return link
+
+
+@dataclasses.dataclass
+class Prepared:
+    """What `prepare` produced: the run is ready to submit (or was checked, in a dry run)."""
+
+    settings: VertexSettings
+    dry_run: bool
+    inputs: staging.GcsInputs
+    blueprint_path: str
+    blueprint: dict[str, Any]
+    job: Any
+    credentials: Any
+
+
+def prepare(
+    settings: VertexSettings,
+    dry_run: bool | None,
+    output_dir: str = DEFAULT_OUTPUT_DIR,
+    data_dir: str = DATA_ROOT,
+    module_file: str = MODULE_FILE,
+) -> Prepared:
+    """Checks, uploads (unless a dry run), compiles and builds the PipelineJob, in that order."""
+    dry_run = resolve_dry_run(settings, dry_run)
+    check_settings(settings, dry_run)
+    inputs = staging.plan_uploads(settings, data_dir, module_file)
+    credentials = credentials_for(dry_run)
+    if not dry_run:
+        staging.upload(inputs, settings, credentials)
+    blueprint_path = os.path.join(output_dir, f"{settings.pipeline.pipeline_name}.json")
+    blueprint = compile_pipeline(settings, inputs, blueprint_path)
+    job = build_pipeline_job(settings, blueprint_path, credentials)
+    return Prepared(settings, dry_run, inputs, blueprint_path, blueprint, job, credentials)
+
+
+def describe(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs, blueprint_path: str, job) -> str:
+    """What was (or in a dry run, would be) uploaded and submitted, as text."""
+    lines = [("DRY RUN: nothing was uploaded or submitted" if dry_run else "REAL RUN"), ""]
+    verb = "would upload" if dry_run else "uploaded"
+    lines += [f"{verb}: {item.source} -> {item.destination}" for item in inputs.uploads]
+    with open(blueprint_path, encoding="utf-8") as handle:
+        task_count = len(blueprints.tasks(json.load(handle)))
+    lines += [
+        "",
+        f"blueprint: {blueprint_path} ({os.path.getsize(blueprint_path):,} bytes, {task_count} tasks)",
+        f"image: {TFX_IMAGE}",
+        "",
+    ]
+    request = job.to_dict()
+    lines += [
+        f"{'would submit' if dry_run else 'submits'} PipelineJob to "
+        f"projects/{settings.project}/locations/{settings.region} as {settings.service_account}",
+        f"  display name: {request.get('displayName')}",
+        f"  pipeline root: {request.get('runtimeConfig', {}).get('gcsOutputDirectory')}",
+        f"  caching: {'on' if settings.pipeline.enable_cache else 'off'}",
+        f"  labels: {json.dumps(request.get('labels', {}), sort_keys=True)}",
+    ]
+    return "\n".join(lines)
+
+
+def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The command line: the notebook's parameters as flags, and what to do."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    settings_module.add_arguments(parser, VertexSettings)
+    settings_module.add_arguments(parser, PipelineSettings)
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra job label")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        default=None,
+        help="check and compile only (the default while project, bucket or service account is a placeholder)",
+    )
+    mode.add_argument("--submit", dest="dry_run", action="store_false", help="upload, compile and submit")
+    parser.add_argument("--wait", action="store_true", help="wait for the submitted run to finish")
+    parser.add_argument(
+        "--delete-endpoint",
+        action="store_true",
+        help="only undeploy and delete the endpoint named --endpoint-name (stops its billing)",
+    )
+    parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, help="where the JSON blueprint is written")
+    parser.add_argument("--data-dir", default=DATA_ROOT, help="the CSV files to upload (default: data_local/)")
+    return parser, parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: same settings as the notebook's parameters cell."""
+    parser, arguments = parse_arguments(argv)
+    try:
+        labels = dict(item.split("=", 1) for item in arguments.label if "=" in item)
+        pipeline = settings_module.from_arguments(PipelineSettings, arguments)
+        settings = settings_module.from_arguments(VertexSettings, arguments, labels=labels, pipeline=pipeline)
+        if arguments.delete_endpoint:
+            check_settings(settings, dry_run=False)
+        else:
+            prepared = prepare(settings, arguments.dry_run, arguments.output_dir, data_dir=arguments.data_dir)
+    except ValueError as error:
+        parser.error(str(error))
+    if arguments.delete_endpoint:
+        endpoint.delete(settings, credentials_for(dry_run=False))
+        return 0
+    print(describe(settings, prepared.dry_run, prepared.inputs, prepared.blueprint_path, prepared.job))
+    if not prepared.dry_run:
+        submit(prepared.job, settings, wait=arguments.wait)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""Everything a Vertex AI run needs to know, in one frozen object with its defaults and checks.
+
+`VertexSettings` holds where the run goes (project, region, bucket, service account) and the three
+switches that move work to managed services; its `pipeline` field is the same `PipelineSettings`
+the local runs use. The notebook builds both from its parameters cell, the command line from
+its flags. Nothing here reaches the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import tfx
+
+from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings, VertexServices, check, setting
+
+# Vertex AI runs every component in TFX's own image; it must be the TFX that compiled the JSON.
+TFX_IMAGE = f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"
+
+PLACEHOLDER_PROJECT = "your-gcp-project"
+PLACEHOLDER_BUCKET = "your-gcs-bucket"
+PLACEHOLDER_SERVICE_ACCOUNT = f"tfx-pipelines@{PLACEHOLDER_PROJECT}.iam.gserviceaccount.com"
+
+_PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_REGION_RE = re.compile(r"^[a-z]+(-[a-z]+)+[0-9]+$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+_SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9-]*@[a-z0-9.-]+\.gserviceaccount\.com$")
+_MACHINE_TYPE_RE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]+$")
+_ACCELERATOR_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
+_LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class VertexSettings:
+    """Where a Vertex AI run goes and which services it uses; `pipeline` is what it runs."""
+
+    project: str = setting(PLACEHOLDER_PROJECT, "Google Cloud project id that pays for and owns the run")
+    region: str = setting("us-central1", "region of the run, the training job, the endpoint and Dataflow")
+    bucket: str = setting(PLACEHOLDER_BUCKET, "Cloud Storage bucket (name only) for data, module.py, artifacts")
+    service_account: str = setting(PLACEHOLDER_SERVICE_ACCOUNT, "the identity the pipeline and its jobs run as")
+    use_vertex_training: bool = setting(False, "run the Trainer as a Vertex AI custom job on its own machine")
+    training_machine_type: str = setting("n1-standard-4", "that job's machine")
+    accelerator_type: str = setting("", "that job's accelerator, e.g. NVIDIA_TESLA_T4 ('' for none)")
+    accelerator_count: int = setting(0, "how many accelerators (0 for none)")
+    use_vertex_endpoint: bool = setting(False, "deploy the blessed model to a Vertex AI endpoint (billed hourly)")
+    endpoint_name: str = setting("", "the endpoint's display name; '' is the pipeline's name")
+    serving_machine_type: str = setting("n1-standard-2", "the endpoint's machine")
+    serving_image: str = setting("", "prediction container; '' picks Vertex AI's prebuilt TensorFlow image")
+    use_dataflow: bool = setting(False, "run the Beam-based components on Dataflow instead of in their task")
+    dataflow_machine_type: str = setting("n1-standard-2", "Dataflow's worker machine")
+    dataflow_max_workers: int = setting(4, "Dataflow's autoscaling cap")
+    dataflow_sdk_image: str = setting("", "Dataflow's worker container; '' is the TFX image")
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    pipeline: PipelineSettings = dataclasses.field(default_factory=PipelineSettings)
+
+    @classmethod
+    def from_namespace(cls, namespace: Mapping[str, Any]) -> VertexSettings:
+        """The settings named in namespace (the notebook's parameters), its pipeline settings included."""
+        names = [field.name for field in dataclasses.fields(cls) if "help" in field.metadata]
+        return cls(
+            **{name: namespace[name] for name in names if name in namespace},
+            pipeline=PipelineSettings.from_namespace(namespace),
+        )
+
+    @property
+    def gcs_root(self) -> str:
+        """Everything of this pipeline lives under this folder of the bucket."""
+        return f"gs://{self.bucket}/{self.pipeline.pipeline_name}"
+
+    @property
+    def pipeline_root(self) -> str:
+        return f"{self.gcs_root}/pipeline_root"
+
+    @property
+    def serving_model_dir(self) -> str:
+        return f"{self.gcs_root}/serving_model"
+
+    @property
+    def endpoint_display_name(self) -> str:
+        return self.endpoint_name or self.pipeline.pipeline_name
+
+
+def placeholders(settings: VertexSettings) -> list[str]:
+    """Names the settings that still hold a placeholder (or nothing) instead of a real value."""
+    found = []
+    for name, placeholder in (
+        ("project", PLACEHOLDER_PROJECT),
+        ("bucket", PLACEHOLDER_BUCKET),
+        ("service_account", PLACEHOLDER_SERVICE_ACCOUNT),
+    ):
+        value = getattr(settings, name)
+        if not value or not value.strip() or value == placeholder or PLACEHOLDER_PROJECT in value:
+            found.append(name)
+    return found
+
+
+def resolve_dry_run(settings: VertexSettings, dry_run: bool | None) -> bool:
+    """None means: a dry run while any of project, bucket, service_account is a placeholder."""
+    return bool(placeholders(settings)) if dry_run is None else bool(dry_run)
+
+
+def _check_where(settings: VertexSettings) -> None:
+    """Project, region, bucket and service account are well-formed."""
+    check(
+        bool(_PROJECT_RE.match(settings.project or "")),
+        f"project {settings.project!r} is not a GCP project id (6-30 lowercase letters, digits, hyphens)",
+    )
+    check(
+        bool(_REGION_RE.match(settings.region or "")),
+        f"region {settings.region!r} is not a Google Cloud region such as 'us-central1'",
+    )
+    check(
+        not (settings.bucket or "").startswith("gs://"),
+        f"bucket {settings.bucket!r}: give the bucket's name, without 'gs://'",
+    )
+    check(
+        bool(_BUCKET_RE.match(settings.bucket or "")), f"bucket {settings.bucket!r} is not a Cloud Storage bucket name"
+    )
+    check(
+        bool(_SERVICE_ACCOUNT_RE.match(settings.service_account or "")),
+        f"service_account {settings.service_account!r} is not a service account email "
+        "(name@project.iam.gserviceaccount.com)",
+    )
+
+
+def _check_machines(settings: VertexSettings) -> None:
+    """Machine types, accelerators and Dataflow's worker cap are well-formed and consistent."""
+    for name in ("training_machine_type", "serving_machine_type", "dataflow_machine_type"):
+        value = getattr(settings, name)
+        check(
+            bool(_MACHINE_TYPE_RE.match(value or "")), f"{name} {value!r} is not a machine type such as 'n1-standard-4'"
+        )
+    count = settings.accelerator_count
+    check(
+        isinstance(count, int) and not isinstance(count, bool) and count >= 0,
+        f"accelerator_count must be a non-negative integer, got {count!r}",
+    )
+    check(
+        bool(settings.accelerator_type) == (count > 0),
+        f"accelerator_type {settings.accelerator_type!r} and accelerator_count {count!r} go together: "
+        "both set (e.g. 'NVIDIA_TESLA_T4' and 1) or neither",
+    )
+    check(
+        not settings.accelerator_type or bool(_ACCELERATOR_RE.match(settings.accelerator_type)),
+        f"accelerator_type {settings.accelerator_type!r} is not a Vertex AI accelerator such as 'NVIDIA_TESLA_T4'",
+    )
+    workers = settings.dataflow_max_workers
+    check(
+        isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1,
+        f"dataflow_max_workers must be a positive integer, got {workers!r}",
+    )
+
+
+def check_settings(settings: VertexSettings, dry_run: bool) -> None:
+    """Raises ValueError naming the first setting that cannot work.
+
+    A real run (dry_run False) also refuses placeholders, so nothing is uploaded or compiled
+    for a project that is not there. The pipeline's own settings were checked when made.
+    """
+    if not dry_run:
+        missing = placeholders(settings)
+        check(
+            not missing,
+            f"dry_run is off but {', '.join(missing)} still hold placeholders or are empty: set your "
+            "own GCP project, Cloud Storage bucket and service account (README, Vertex AI), or keep dry_run on",
+        )
+    _check_where(settings)
+    _check_machines(settings)
+    check(
+        isinstance(settings.endpoint_name, str) and len(settings.endpoint_name) <= 128,
+        f"endpoint_name {settings.endpoint_name!r} must be at most 128 characters ('' for the pipeline's name)",
+    )
+    check(bool(settings.endpoint_display_name.strip()), f"endpoint_name {settings.endpoint_name!r} is blank")
+    for key, value in settings.labels.items():
+        check(
+            bool(_LABEL_KEY_RE.match(str(key))) and bool(_LABEL_VALUE_RE.match(str(value))),
+            f"label {key!r}: {value!r}: keys and values must be lowercase letters, digits, '_' or '-'",
+        )
+
+
+def default_serving_image(region: str, tensorflow_version: str | None = None) -> str:
+    """Returns Vertex AI's prebuilt TensorFlow prediction image for this TensorFlow version.
+
+    Vertex AI publishes these images for TensorFlow up to 2.15 (aiplatform lists them in
+    `google.cloud.aiplatform.constants.prediction`). For a newer TensorFlow the newest
+    published image is returned; the model's ops are standard TensorFlow ops, but check the
+    endpoint's first answer, or set serving_image to a container you built.
+    """
+    from google.cloud.aiplatform.constants import prediction
+
+    if tensorflow_version is None:
+        import tensorflow as tf
+
+        tensorflow_version = tf.__version__
+    major, minor = (int(part) for part in tensorflow_version.split(".")[:2])
+    registry = {"us": "us", "europe": "europe", "asia": "asia"}.get(region.split("-")[0], "us")
+    published = set(prediction.TF_CONTAINER_URIS)
+
+    def uri(m: int) -> str:
+        return f"{registry}-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.{major}-{m}:latest"
+
+    for candidate in range(minor, -1, -1):
+        if uri(candidate) in published:
+            return uri(candidate)
+    raise ValueError(f"Vertex AI publishes no prebuilt prediction image for TensorFlow {major}.x: set serving_image")
+
+
+def beam_pipeline_args(settings: VertexSettings) -> list[str]:
+    """Beam options of the Beam-based components: Dataflow, or the in-container DirectRunner."""
+    if not settings.use_dataflow:
+        return list(LOCAL_BEAM_PIPELINE_ARGS)
+    return [
+        "--runner=DataflowRunner",
+        f"--project={settings.project}",
+        f"--region={settings.region}",
+        f"--temp_location={settings.gcs_root}/dataflow/tmp",
+        f"--staging_location={settings.gcs_root}/dataflow/staging",
+        f"--machine_type={settings.dataflow_machine_type}",
+        f"--max_num_workers={settings.dataflow_max_workers}",
+        # Workers run the TFX image, so they have the very TFX, TFT and TFMA that compiled.
+        f"--sdk_container_image={settings.dataflow_sdk_image or TFX_IMAGE}",
+        "--experiments=use_runner_v2",
+        f"--service_account_email={settings.service_account}",
+    ]
+
+
+def training_job(settings: VertexSettings) -> dict[str, Any] | None:
+    """The Vertex AI CustomJob the extension Trainer launches, or None to train in the pipeline."""
+    if not settings.use_vertex_training:
+        return None
+    machine_spec: dict[str, Any] = {"machine_type": settings.training_machine_type}
+    if settings.accelerator_count:
+        machine_spec.update(accelerator_type=settings.accelerator_type, accelerator_count=settings.accelerator_count)
+    return {
+        "project": settings.project,
+        "job_spec": {
+            "worker_pool_specs": [
+                {"machine_spec": machine_spec, "replica_count": 1, "container_spec": {"image_uri": TFX_IMAGE}}
+            ],
+            "service_account": settings.service_account,
+        },
+    }
+
+
+def endpoint_args(settings: VertexSettings) -> dict[str, Any] | None:
+    """How the extension Pusher deploys the blessed model to an endpoint, or None to copy it to GCS."""
+    if not settings.use_vertex_endpoint:
+        return None
+    return {
+        "project_id": settings.project,
+        "endpoint_name": settings.endpoint_display_name,
+        "machine_type": settings.serving_machine_type,
+        "min_replica_count": 1,
+        "max_replica_count": 1,
+        "service_account": settings.service_account,
+    }
+
+
+def pipeline_settings(settings: VertexSettings) -> PipelineSettings:
+    """The pipeline's settings with the Vertex AI services switched on by these settings."""
+    services = VertexServices(
+        region=settings.region,
+        image=TFX_IMAGE,
+        training_job=training_job(settings),
+        endpoint=endpoint_args(settings),
+        serving_image=(settings.serving_image or default_serving_image(settings.region))
+        if settings.use_vertex_endpoint
+        else "",
+    )
+    return dataclasses.replace(settings.pipeline, vertex=services)

@@ -1,0 +1,139 @@
+"""The shape of the code: what TFX packs with module.py, one definition of the columns and of the stacks,
+no local run importing Google Cloud's Vertex AI client, no module reaching into another's private names."""
+
+import ast
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+import module
+from conftest import REPO_ROOT
+from pipeline_tools import columns, preflight, schema
+
+PYTHON_FILES = sorted(
+    path
+    for path in REPO_ROOT.rglob("*.py")
+    if not any(part.startswith(".") or part in ("outputs", "__pycache__") for part in path.relative_to(REPO_ROOT).parts)
+)
+
+
+def test_the_user_code_wheel_holds_only_the_model_code(tmp_path):
+    """TFX packs every .py beside module.py into the wheel whose hash keys Transform's and Trainer's cache."""
+    from tfx.components.util import udf_utils
+
+    wheel, _ = udf_utils.package_user_module_file("Transform", str(REPO_ROOT / "module.py"), str(tmp_path))
+    packed = sorted(name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py"))
+    assert packed == ["base_pipeline.py", "module.py"]
+
+
+def test_module_stands_alone_as_on_vertex_ai(tmp_path):
+    """On Vertex AI module.py is uploaded and loaded by itself in TFX's image: it may import no repository file."""
+    (tmp_path / "module.py").write_text((REPO_ROOT / "module.py").read_text())
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import module; print(sorted(module.CATEGORICAL_KEYS)[0], callable(module.run_fn))"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["company", "True"]
+
+
+def test_module_names_the_same_columns_as_pipeline_tools():
+    assert module.LABEL_KEY == columns.LABEL
+    assert module.NARRATIVE_KEY == columns.NARRATIVE
+    assert module.ZIP_CODE_KEY == columns.ZIP_CODE
+    assert tuple(module.CATEGORICAL_KEYS) == columns.CATEGORICAL
+    assert sorted([*module.CATEGORICAL_KEYS, module.NARRATIVE_KEY, module.ZIP_CODE_KEY, module.LABEL_KEY]) == sorted(
+        columns.ALL
+    )
+
+
+def test_the_curated_schema_and_the_data_have_the_columns():
+    assert sorted(feature.name for feature in schema.read_curated().feature) == sorted(columns.ALL)
+    header = (REPO_ROOT / "data_local" / "complaints.csv").read_text().split("\n", 1)[0]
+    assert tuple(header.split(",")) == columns.ALL
+
+
+def test_the_stacks_are_listed_once_and_requirements_pin_them():
+    requirements = (REPO_ROOT / "requirements.txt").read_text()
+    pinned = sorted(
+        line.split("==")[1].split(";")[0].strip() for line in requirements.splitlines() if line.startswith("tfx")
+    )
+    assert pinned == sorted(stack.tfx for stack in preflight.STACKS)
+    setup = (REPO_ROOT / "scripts" / "setup_env.sh").read_text()
+    assert "pipeline_tools.preflight" in setup
+    for stack in preflight.STACKS:
+        assert stack.tfx not in setup, f"scripts/setup_env.sh names tfx {stack.tfx} itself"
+
+
+def test_a_local_run_imports_no_vertex_ai_client():
+    """The local path (pipeline, runner, the executors it starts, module.py) leaves Google Cloud's extensions alone."""
+    code = """
+import sys
+import base_pipeline, module
+from pipeline_tools import local_runner, views, serving
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+from tfx.components.transform.executor import Executor as T
+from tfx.components.trainer.executor import GenericExecutor
+from tfx.components.evaluator.executor import Executor as E
+from tfx.components.pusher.executor import Executor as P
+_, arguments = local_runner.parse_arguments(["--output-root", sys.argv[1]])
+local_runner.build(arguments)
+vertex = ("google.cloud.aiplatform", "tfx.extensions", "tfx.v1.extensions")
+print(sorted(name for name in sys.modules if name.startswith(vertex)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code, "/tmp/unused-output"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _repository_modules(tree: ast.AST) -> set[str]:
+    """Names under which a file imported one of the repository's modules."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in ("module", "base_pipeline", "pipeline_tools"):
+                    names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "pipeline_tools":
+            names.update(alias.asname or alias.name for alias in node.names)
+    return names
+
+
+def test_no_file_reaches_into_another_modules_private_names():
+    found = []
+    for path in PYTHON_FILES:
+        tree = ast.parse(path.read_text())
+        modules = _repository_modules(tree)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert not found
+
+
+@pytest.mark.parametrize("limit", [60])
+def test_no_public_function_of_the_pipeline_code_is_longer_than_the_limit(limit):
+    long = []
+    for path in PYTHON_FILES:
+        if path.parts[-2] == "tests":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                length = node.end_lineno - node.lineno + 1
+                if length > limit:
+                    long.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {node.name}: {length} lines")
+    assert not long
