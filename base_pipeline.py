@@ -44,6 +44,7 @@ from tfx.types import Channel, standard_artifacts  # noqa: E402
 from pipeline_tools import csv_check, data_gate  # noqa: E402
 from pipeline_tools.columns import LABEL  # noqa: E402
 from pipeline_tools.settings import PipelineSettings, VertexServices  # noqa: E402
+from pipeline_tools.vertex import undeploy  # noqa: E402
 
 SPLITS = ("train", "eval")
 SLICE_FEATURE_KEYS: tuple[str, ...] = ("product",)
@@ -65,6 +66,8 @@ class PipelineComponents:
     model_resolver: Resolver
     evaluator: Evaluator
     pusher: Pusher
+    # With a Vertex AI endpoint: undeploys the models left at 0% traffic after a push.
+    endpoint_cleanup: Any | None = None
 
     def in_order(self) -> list:
         """Returns the components as a list, upstream first."""
@@ -114,6 +117,20 @@ def container_data_gate(image: str):
             "schema": standard_artifacts.Schema,
         },
     )
+
+
+def endpoint_cleanup(vertex: VertexServices):
+    """A container component that undeploys the endpoint's idle models (pipeline_tools/vertex/undeploy.py)."""
+    from tfx.dsl.component.experimental import container_component
+
+    endpoint = vertex.endpoint
+    return container_component.create_container_component(
+        name="UndeployIdleModels",
+        image=vertex.image,
+        command=["python", "-c", inspect.getsource(undeploy), "--project", endpoint["project_id"]]
+        + ["--region", vertex.region, "--endpoint-name", endpoint["endpoint_name"]]
+        + (["--keep-previous"] if vertex.keep_previous_model else []),
+    )()
 
 
 def check_inputs(settings: PipelineSettings, data_root: str, module_file: str) -> None:
@@ -232,6 +249,24 @@ def _pusher(settings: PipelineSettings, trainer: Trainer, evaluator: Evaluator, 
     return extensions.Pusher(**arguments, custom_config=_vertex_config(vertex, serving))
 
 
+def _latest_blessed_model_resolver() -> Resolver:
+    """The latest model the Evaluator blessed before: the baseline a new model is compared with."""
+    return Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+
+
+def _after_push(settings: PipelineSettings, pusher: Pusher):
+    """With a Vertex AI endpoint, the step after the Pusher that undeploys idle models; else None."""
+    if settings.vertex is None or settings.vertex.endpoint is None:
+        return None
+    cleanup = endpoint_cleanup(settings.vertex)
+    cleanup.add_upstream_node(pusher)
+    return cleanup
+
+
 def create_components(
     settings: PipelineSettings,
     data_root: str,
@@ -265,18 +300,14 @@ def create_components(
     if gate is not None and not validate_only:
         transform.add_upstream_node(gate)  # Transform, and so Trainer, wait for the gate.
     trainer = _trainer(settings, module_file, transform, schema)
-    # The baseline for the Evaluator's change threshold: the latest model it blessed before.
-    model_resolver = Resolver(
-        strategy_class=LatestBlessedModelStrategy,
-        model=Channel(type=standard_artifacts.Model),
-        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
+    model_resolver = _latest_blessed_model_resolver()
     evaluator = Evaluator(
         examples=examples,
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config(settings),
     )
+    pusher = _pusher(settings, trainer, evaluator, serving_model_dir)
     return PipelineComponents(
         example_gen=example_gen,
         statistics_gen=statistics_gen,
@@ -287,7 +318,8 @@ def create_components(
         trainer=trainer,
         model_resolver=model_resolver,
         evaluator=evaluator,
-        pusher=_pusher(settings, trainer, evaluator, serving_model_dir),
+        pusher=pusher,
+        endpoint_cleanup=_after_push(settings, pusher),
     )
 
 

@@ -49,6 +49,9 @@ class VertexServices:
     endpoint: dict[str, Any] | None = None
     # The prediction container the endpoint serves the model with (only with endpoint).
     serving_image: str = ""
+    # After a push, leave the model deployed before it at 0% traffic (a quick rollback) instead
+    # of undeploying every model that no longer gets traffic (each one is billed per node-hour).
+    keep_previous_model: bool = False
 
     def __post_init__(self) -> None:
         check(bool(self.region), "VertexServices needs a region")

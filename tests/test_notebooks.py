@@ -9,6 +9,7 @@ import sys
 import papermill
 import pytest
 import tensorflow_data_validation as tfdv
+import tfx
 
 from conftest import REPO_ROOT
 from pipeline_tools import serving, views
@@ -88,12 +89,7 @@ def test_executed_notebook_scored_raw_rows_and_shows_every_artifact(local_run):
 
     _, executed = local_run
     notebook = nbformat.read(str(executed), as_version=4)
-    text = "\n".join(
-        output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-    )
+    text = _outputs_text(executed)
     assert not [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     for expected in (
         "train: 2",
@@ -191,17 +187,22 @@ def test_impossible_parameter_stops_right_after_the_parameters_cell(tmp_path, pa
 
 
 def _outputs_text(executed):
+    """What a reader sees under the code cells, as text: a cell's printed lines joined as printed.
+
+    A kernel may send one print() in several stream messages, so those are joined without a break.
+    """
     import nbformat
 
     notebook = nbformat.read(str(executed), as_version=4)
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
-    return "\n".join(
-        output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-    )
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            streams = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+            data = [str(output.get("data", {}).get("text/plain", "")) for output in cell.outputs]
+            cells.append("\n".join([streams, *data]))
+    return "\n".join(cells)
 
 
 def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
@@ -215,6 +216,7 @@ def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
         accelerator_count=1,
         use_vertex_endpoint=True,
         use_dataflow=True,
+        dataflow_sdk_image=f"us-central1-docker.pkg.dev/p/r/tfx-dataflow-worker:{tfx.__version__}",
         train_steps=1000,
     )
     text = _outputs_text(executed)
@@ -228,13 +230,18 @@ def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
         "would submit PipelineJob",
         "dry run: not submitted",
         '"examples": {"b64": ',
+        "--disk_size_gb=50",
+        "endpoint's prediction container: us-central1-docker.pkg.dev/your-gcp-project/tfx-tutorial/tfx-serving:tf",
+        "gcloud builds submit pipeline_tools/vertex/containers/serving",
+        f"check it exists: gcloud container images describe gcr.io/tfx-oss-public/tfx:{tfx.__version__}",
     ):
         assert expected in text
     import json
 
     blueprint = json.loads((tmp_path / "vertex" / "cfpb-consumer-disputes.json").read_text())
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
-    assert len(tasks) == 11
+    assert len(tasks) == 12  # The ten components (the Resolver as two queries) and the endpoint's clean-up.
+    assert tasks["UndeployIdleModels"]["dependentTasks"] == ["Pusher"]
     assert "DataValidationGate" in tasks["Transform"]["dependentTasks"]
     train_args = tasks["Trainer"]["inputs"]["parameters"]["train_args"]["runtimeValue"]["constantValue"]["stringValue"]
     assert json.loads(train_args) == {"num_steps": 1000}

@@ -7,8 +7,12 @@ blueprint and the `aiplatform.PipelineJob` built from it are the real ones.
 
 import base64
 import dataclasses
+import datetime
+import importlib.metadata
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 import tfx
@@ -18,12 +22,15 @@ import base_pipeline
 from conftest import REPO_ROOT
 from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings, VertexServices
 from pipeline_tools.vertex import blueprint as blueprints
-from pipeline_tools.vertex import endpoint, runner, staging
+from pipeline_tools.vertex import endpoint, runner, staging, undeploy
 from pipeline_tools.vertex import settings as vertex_settings
 from pipeline_tools.vertex.settings import TFX_IMAGE, VertexSettings
 
+TF_VERSION = importlib.metadata.version("tensorflow")
+
 DATA_DIR = str(REPO_ROOT / "data_local")
 MODULE_FILE = str(REPO_ROOT / "module.py")
+WORKER_IMAGE = f"us-central1-docker.pkg.dev/acme-ml-prod/tfx-tutorial/tfx-dataflow-worker:{tfx.__version__}"
 REAL = dict(
     project="acme-ml-prod",
     bucket="acme-ml-pipelines",
@@ -33,8 +40,14 @@ VARIANTS = {
     "plain": {},
     "vertex_training": dict(use_vertex_training=True, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
     "vertex_endpoint": dict(use_vertex_endpoint=True, endpoint_name="cfpb-disputes"),
-    "dataflow": dict(use_dataflow=True, dataflow_max_workers=8),
-    "all": dict(use_vertex_training=True, use_vertex_endpoint=True, use_dataflow=True),
+    "dataflow": dict(use_dataflow=True, dataflow_max_workers=8, dataflow_sdk_image=WORKER_IMAGE),
+    "all": dict(
+        use_vertex_training=True,
+        use_vertex_endpoint=True,
+        use_dataflow=True,
+        dataflow_sdk_image=WORKER_IMAGE,
+        keep_previous_model=True,
+    ),
 }
 
 
@@ -71,10 +84,13 @@ def _collapse_resolver(name):
 
 
 def test_tasks_and_dependencies_match_the_local_pipeline(compiled):
+    """The same graph; with an endpoint, one more task after the Pusher (tested below) that a local run has not."""
     _, _, _, _, blueprint = compiled
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
     vertex_dependencies = {}
     for name, task in tasks.items():
+        if name == "UndeployIdleModels":
+            continue
         upstream = {_collapse_resolver(dependency) for dependency in task.get("dependentTasks", [])}
         vertex_dependencies.setdefault(_collapse_resolver(name), set()).update(upstream)
     assert {name: sorted(upstream) for name, upstream in vertex_dependencies.items()} == _local_dependencies()
@@ -92,7 +108,9 @@ def test_every_image_is_the_installed_tfx(compiled):
     executors = blueprint["pipelineSpec"]["deploymentSpec"]["executors"].values()
     images = {executor["container"]["image"] for executor in executors if "container" in executor}
     assert images == {f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"}
-    assert len([executor for executor in executors if "container" in executor]) == 9  # The ten minus the Resolver.
+    cleanup = "UndeployIdleModels" in blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
+    # The ten components minus the Resolver, plus the clean-up step with an endpoint.
+    assert len([executor for executor in executors if "container" in executor]) == 9 + cleanup
 
 
 def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(compiled):
@@ -171,8 +189,9 @@ def test_pusher_endpoint_args_only_with_vertex_endpoint(compiled):
         )
         assert serving["project_id"] == settings.project
         assert serving["machine_type"] == settings.serving_machine_type
-        assert config[VERTEX.VERTEX_CONTAINER_IMAGE_URI_KEY].startswith(
-            "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu."
+        # This tutorial's prediction container, with the TensorFlow that saved the model (not a prebuilt 2.15).
+        assert config[VERTEX.VERTEX_CONTAINER_IMAGE_URI_KEY] == (
+            f"us-central1-docker.pkg.dev/your-gcp-project/tfx-tutorial/tfx-serving:tf{TF_VERSION}"
         )
     else:
         assert not config
@@ -191,7 +210,8 @@ def test_dataflow_args_reach_the_beam_components(compiled):
             assert f"--temp_location={settings.gcs_root}/dataflow/tmp" in args
             assert f"--max_num_workers={settings.dataflow_max_workers}" in args
             assert f"--machine_type={settings.dataflow_machine_type}" in args
-            assert f"--sdk_container_image={TFX_IMAGE}" in args
+            assert "--disk_size_gb=50" in args  # The TFX image is over 10 GB; Dataflow's default disk is 25 GB.
+            assert f"--sdk_container_image={WORKER_IMAGE}" in args
         else:
             assert not any("DataflowRunner" in arg for arg in args)
             assert all(arg in args for arg in LOCAL_BEAM_PIPELINE_ARGS)
@@ -412,22 +432,144 @@ def test_endpoint_instances_carry_the_serialized_examples():
     json.dumps(instances)  # The request body is JSON.
 
 
-def test_serving_image_is_the_closest_published_tensorflow():
-    assert (
-        vertex_settings.default_serving_image("us-central1", "2.15.1")
-        == "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
-    )
-    assert (
-        vertex_settings.default_serving_image("europe-west4", "2.13.0")
-        == "europe-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-13:latest"
-    )
-    # Newer TensorFlow than Vertex AI publishes: the newest published image, not a made-up tag.
-    newest = vertex_settings.default_serving_image("us-central1", "2.99.0")
-    from google.cloud.aiplatform.constants import prediction
+# --- Images: the pipeline's, Dataflow's workers, the endpoint's ------------------------------------
 
-    assert newest in prediction.TF_CONTAINER_URIS
-    with pytest.raises(ValueError, match="set serving_image"):
-        vertex_settings.default_serving_image("us-central1", "3.0.0")
+
+@pytest.mark.parametrize("installed, refused", [((1, 21), True), ((1, 22), True), ((1, 16), False)])
+def test_dataflow_needs_a_worker_image_from_tfx_1_21_on(monkeypatch, installed, refused):
+    """tfx 1.21's image deleted /opt/apache/beam/boot, which Dataflow starts its workers with."""
+    monkeypatch.setattr(vertex_settings, "installed_tfx", lambda: installed)
+    settings = VertexSettings(**REAL, use_dataflow=True)
+    if refused:
+        with pytest.raises(ValueError, match="use_dataflow needs dataflow_sdk_image") as error:
+            vertex_settings.check_settings(settings, dry_run=True)
+        assert "gcloud builds submit pipeline_tools/vertex/containers/dataflow_worker" in str(error.value)
+        assert "_TFX_IMAGE=gcr.io/tfx-oss-public/tfx:" in str(error.value)
+    else:  # tfx 1.16's image keeps Beam's boot: workers run the TFX image itself.
+        vertex_settings.check_settings(settings, dry_run=True)
+        assert f"--sdk_container_image={TFX_IMAGE}" in vertex_settings.beam_pipeline_args(settings)
+    vertex_settings.check_settings(dataclasses.replace(settings, dataflow_sdk_image=WORKER_IMAGE), dry_run=True)
+
+
+def test_the_dataflow_worker_image_is_built_from_the_tfx_images_own_python_and_beam(tmp_path):
+    """cloudbuild.yaml's first step reads the Beam SDK image from inside the TFX image: run here, it names ours."""
+    import apache_beam
+    import yaml
+
+    folder = REPO_ROOT / "pipeline_tools" / "vertex" / "containers" / "dataflow_worker"
+    first, second = yaml.safe_load((folder / "cloudbuild.yaml").read_text())["steps"]
+    assert first["name"] == "${_TFX_IMAGE}" and first["entrypoint"] == "python"
+    code = first["args"][1].replace("/workspace/beam_sdk_image", str(tmp_path / "beam_sdk_image"))
+    subprocess.run([sys.executable, "-c", code], check=True)
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert (tmp_path / "beam_sdk_image").read_text() == f"apache/beam_python{python}_sdk:{apache_beam.__version__}"
+    assert "--build-arg BEAM_SDK_IMAGE=$$(cat /workspace/beam_sdk_image)" in second["args"][1]
+    dockerfile = (folder / "Dockerfile").read_text()
+    assert "COPY --from=beam /opt/apache/beam /opt/apache/beam" in dockerfile
+    assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in dockerfile
+
+
+def test_the_pipeline_image_is_a_setting_whose_tag_must_be_the_installed_tfx(tmp_path):
+    mirror = f"europe-docker.pkg.dev/acme-ml-prod/mirror/tfx:{tfx.__version__}"
+    settings = VertexSettings(tfx_image=mirror)
+    vertex_settings.check_settings(settings, dry_run=True)
+    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE)
+    compiled = runner.compile_pipeline(settings, inputs, str(tmp_path / "blueprint.json"))
+    assert set(blueprints.images(compiled).values()) == {mirror}
+    with pytest.raises(ValueError, match="its tag must be the installed TFX version"):
+        vertex_settings.check_settings(VertexSettings(tfx_image="gcr.io/tfx-oss-public/tfx:1.15.0"), dry_run=True)
+    assert vertex_settings.image_check_command(TFX_IMAGE) == f"gcloud container images describe {TFX_IMAGE}"
+    assert vertex_settings.image_check_command(mirror) == f"gcloud artifacts docker images describe {mirror}"
+
+
+def test_the_endpoint_serves_with_the_tensorflow_that_saved_the_model():
+    """The default prediction container is ours, for the installed TensorFlow; prebuilt ones say their dates."""
+    settings = VertexSettings(**REAL, use_vertex_endpoint=True)
+    image = f"us-central1-docker.pkg.dev/acme-ml-prod/tfx-tutorial/tfx-serving:tf{TF_VERSION}"
+    assert settings.serving_image_uri == image
+    command = vertex_settings.serving_build_command(settings)
+    assert command.startswith("gcloud builds submit pipeline_tools/vertex/containers/serving --config ")
+    assert f"_TF_VERSION={TF_VERSION},_IMAGE={image}" in command
+    prebuilt = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
+    before, after = datetime.date(2026, 11, 27), datetime.date(2027, 1, 14)
+    assert "support ended 2026-01-14, available until 2027-01-14" in vertex_settings.prebuilt_serving_availability(
+        prebuilt, before
+    )
+    assert "no longer available since 2027-01-14" in vertex_settings.prebuilt_serving_availability(prebuilt, after)
+    assert vertex_settings.prebuilt_serving_availability(image) is None
+    lines = runner.images(dataclasses.replace(settings, serving_image=prebuilt))
+    assert any(line.startswith("  prebuilt: ") and "2027-01-14" in line for line in lines)
+    assert any("build it (the TensorFlow that saves the model)" in line for line in runner.images(settings))
+
+
+class _FakeDeployed:
+    def __init__(self, id, create_time):
+        self.id, self.create_time, self.display_name = id, create_time, f"model-{id}"
+
+
+class _FakeEndpoint:
+    resource_name = "projects/1/locations/us-central1/endpoints/9"
+
+    def __init__(self, traffic_split, deployed):
+        self.traffic_split, self.deployed, self.undeployed = traffic_split, deployed, []
+
+    def list_models(self):
+        return list(self.deployed)
+
+    def undeploy(self, deployed_model_id, sync):
+        self.undeployed.append(deployed_model_id)
+
+
+def _endpoint_after_three_pushes():
+    deployed = [_FakeDeployed("1", "2026-11-01"), _FakeDeployed("2", "2026-11-08"), _FakeDeployed("3", "2026-11-15")]
+    return _FakeEndpoint({"3": 100, "1": 0}, deployed)
+
+
+@pytest.mark.parametrize("keep_previous, undeployed", [(False, ["2", "1"]), (True, ["1"])])
+def test_after_a_push_the_models_left_at_zero_traffic_are_undeployed(keep_previous, undeployed):
+    fake = _endpoint_after_three_pushes()
+    assert undeploy.undeploy_idle_models(fake, keep_previous) == undeployed
+    assert fake.undeployed == undeployed and "3" not in fake.undeployed  # The serving model is never touched.
+
+
+def test_the_undeploy_step_finds_the_endpoint_by_name(monkeypatch, capsys):
+    from google.cloud import aiplatform
+
+    fake, calls = _endpoint_after_three_pushes(), []
+    monkeypatch.setattr(aiplatform, "init", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(aiplatform.Endpoint, "list", lambda filter: calls.append(filter) or [fake])
+    arguments = ["--project", "acme-ml-prod", "--region", "us-central1", "--endpoint-name", "cfpb"]
+    assert undeploy.main(arguments) == 0
+    assert calls == [{"project": "acme-ml-prod", "location": "us-central1"}, 'display_name="cfpb"']
+    assert fake.undeployed == ["2", "1"] and "2 idle model(s) undeployed" in capsys.readouterr().out
+    monkeypatch.setattr(aiplatform.Endpoint, "list", lambda filter: [])
+    assert undeploy.main(arguments) == 0 and "nothing was pushed yet" in capsys.readouterr().out
+
+
+def test_the_undeploy_step_runs_after_the_pusher_only_with_an_endpoint(compiled):
+    _, settings, _, _, blueprint = compiled
+    tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
+    if not settings.use_vertex_endpoint:
+        assert "UndeployIdleModels" not in tasks
+        return
+    assert tasks["UndeployIdleModels"]["dependentTasks"] == ["Pusher"]
+    container = blueprints.executor(blueprint, "UndeployIdleModels")["container"]
+    assert container["image"] == TFX_IMAGE
+    assert container["command"][:3] == [
+        "python",
+        "-c",
+        (REPO_ROOT / "pipeline_tools" / "vertex" / "undeploy.py").read_text(),
+    ]
+    arguments = container["command"][3:]
+    assert arguments[:6] == [
+        "--project",
+        settings.project,
+        "--region",
+        settings.region,
+        "--endpoint-name",
+        settings.endpoint_display_name,
+    ]
+    assert ("--keep-previous" in arguments) == settings.keep_previous_model
 
 
 def test_vertex_switches_need_a_region():
@@ -436,7 +578,10 @@ def test_vertex_switches_need_a_region():
 
 
 def test_command_line_dry_run_and_refusal(tmp_path, capsys):
-    assert runner.main(["--output-dir", str(tmp_path), "--use-dataflow", "true"]) == 0
+    assert (
+        runner.main(["--output-dir", str(tmp_path), "--use-dataflow", "true", "--dataflow-sdk-image", WORKER_IMAGE])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "DRY RUN" in out and "would upload" in out and "11 tasks" in out
     blueprint = json.loads((tmp_path / "cfpb-consumer-disputes.json").read_text())
@@ -455,3 +600,16 @@ def test_deleting_the_endpoint_needs_a_real_project(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         runner.main(["--delete-endpoint"])
     assert "still hold placeholders" in capsys.readouterr().err
+
+
+def test_asking_the_endpoint_says_when_nothing_was_deployed(monkeypatch):
+    settings = VertexSettings(**REAL, use_vertex_endpoint=True)
+    monkeypatch.setattr(endpoint, "find", lambda *args: None)
+    assert endpoint.predict(settings, None, [{"examples": {"b64": "AA=="}}]) is None
+
+    class Deployed:
+        def predict(self, instances):
+            return type("Prediction", (), {"predictions": [0.25, {"dispute_probability": 0.5}][: len(instances)]})
+
+    monkeypatch.setattr(endpoint, "find", lambda *args: Deployed())
+    assert endpoint.predict(settings, None, [{}, {}]) == [0.25, 0.5]

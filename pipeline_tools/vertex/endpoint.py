@@ -30,6 +30,20 @@ def find(settings: VertexSettings, credentials):
     return found[0] if found else None
 
 
+def predict(settings: VertexSettings, credentials, request: list[dict[str, Any]]) -> list[float] | None:
+    """The endpoint's dispute probabilities for a request's instances; None when there is no endpoint yet.
+
+    The Pusher creates the endpoint with the first model it deploys: no endpoint means no model was
+    ever blessed and pushed. Needs the network.
+    """
+    deployed = find(settings, credentials)
+    if deployed is None:
+        return None
+    # One output in the signature: TensorFlow Serving and our container answer with its value, not a dict.
+    answers = deployed.predict(instances=request).predictions
+    return [float(answer["dispute_probability"] if isinstance(answer, dict) else answer) for answer in answers]
+
+
 def delete(settings: VertexSettings, credentials) -> None:
     """Undeploys every model from the endpoint and deletes it, which stops its billing."""
     endpoint = find(settings, credentials)

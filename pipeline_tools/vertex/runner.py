@@ -34,12 +34,15 @@ from pipeline_tools.settings import DATA_ROOT, MODULE_FILE, REPO_ROOT, PipelineS
 from pipeline_tools.vertex import blueprint as blueprints  # noqa: E402
 from pipeline_tools.vertex import endpoint, staging  # noqa: E402
 from pipeline_tools.vertex.settings import (  # noqa: E402
-    TFX_IMAGE,
     VertexSettings,
     beam_pipeline_args,
     check_settings,
+    dataflow_worker_build_command,
+    image_check_command,
     pipeline_settings,
+    prebuilt_serving_availability,
     resolve_dry_run,
+    serving_build_command,
 )
 
 DEFAULT_OUTPUT_DIR = os.path.join(REPO_ROOT, "outputs", "vertex_ai")
@@ -47,12 +50,22 @@ DEFAULT_OUTPUT_DIR = os.path.join(REPO_ROOT, "outputs", "vertex_ai")
 
 @contextlib.contextmanager
 def _user_module_packaging_disabled() -> Iterator[None]:
-    """Keeps KubeflowV2DagRunner from packaging module.py's folder into a wheel at compile time.
+    """Keeps KubeflowV2DagRunner from packaging module.py's folder into a wheel, for dry and real runs alike.
 
     By default the runner builds a wheel of every .py beside the module file and copies it to
-    `{pipeline_root}/_wheels`, which needs Cloud Storage during compilation. Here module.py is
-    already uploaded (to a content-addressed path), and the components load it from there, so
-    the blueprint a dry run checks is exactly the one a real run submits.
+    `{pipeline_root}/_wheels` while compiling, which needs Cloud Storage. Nothing on Vertex AI
+    needs that wheel here, because module.py stands alone (a test loads it by itself):
+    - Transform and Trainer get `module_file` = its content-addressed gs:// copy, and TFX loads
+      it with `import_utils.import_func_from_source`, which copies a remote file to local disk
+      first (`io_utils.ensure_local`); the Vertex AI training job runs the same executor in the
+      same image.
+    - Dataflow workers never import module.py: Transform traces `preprocessing_fn` into a
+      TensorFlow graph in its own task and ships the graph; the Evaluator loads the SavedModel.
+      TFX adds `--extra_package` to Beam only to carry a user-code wheel's pip dependencies.
+    - module.py imports only what the TFX image has (TensorFlow, tf.Transform, tf_keras, tfx,
+      tfx_bsl). A module split over several files would need the wheel (or its own image).
+    So the blueprint a dry run checks is exactly the one a real run submits, and it compiles
+    without Cloud Storage.
     """
     key = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
     before = os.environ.get(key)
@@ -66,7 +79,20 @@ def _user_module_packaging_disabled() -> Iterator[None]:
             os.environ[key] = before
 
 
-def create_vertex_pipeline(settings: VertexSettings, inputs: staging.GcsInputs):
+@dataclasses.dataclass(frozen=True)
+class Destinations:
+    """Where a run writes: every artifact, and the pushed models."""
+
+    pipeline_root: str
+    serving_model_dir: str
+
+    @classmethod
+    def of(cls, settings: VertexSettings) -> "Destinations":
+        """The bucket's folders of a run on Vertex AI."""
+        return cls(settings.pipeline_root, settings.serving_model_dir)
+
+
+def create_vertex_pipeline(settings: VertexSettings, inputs: staging.GcsInputs, where: Destinations):
     """The shared pipeline with its Vertex AI settings and the staged inputs."""
     import base_pipeline
 
@@ -75,17 +101,22 @@ def create_vertex_pipeline(settings: VertexSettings, inputs: staging.GcsInputs):
         pipeline = dataclasses.replace(pipeline, schema_file=inputs.schema_file)
     return base_pipeline.create_pipeline(
         pipeline,
-        pipeline_root=settings.pipeline_root,
+        pipeline_root=where.pipeline_root,
         data_root=inputs.data_root,
         module_file=inputs.module_file,
-        serving_model_dir=settings.serving_model_dir,
+        serving_model_dir=where.serving_model_dir,
         beam_pipeline_args=beam_pipeline_args(settings),
         metadata_connection_config=None,  # Vertex AI keeps its own ML Metadata.
     )
 
 
-def compile_pipeline(settings: VertexSettings, inputs: staging.GcsInputs, output_file: str) -> dict[str, Any]:
-    """Compiles the pipeline to a Vertex AI Pipelines JSON blueprint, validates it and returns it."""
+def compile_pipeline(
+    settings: VertexSettings, inputs: staging.GcsInputs, output_file: str, where: Destinations | None = None
+) -> dict[str, Any]:
+    """Compiles the pipeline to a Vertex AI Pipelines JSON blueprint, validates it and returns it.
+
+    `where` defaults to the bucket; the tests compile with local folders to execute the blueprint.
+    """
     from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import (
         KubeflowV2DagRunner,
         KubeflowV2DagRunnerConfig,
@@ -93,15 +124,16 @@ def compile_pipeline(settings: VertexSettings, inputs: staging.GcsInputs, output
 
     output_dir, filename = os.path.split(os.path.abspath(output_file))
     os.makedirs(output_dir, exist_ok=True)
+    where = where or Destinations.of(settings)
     runner = KubeflowV2DagRunner(
-        config=KubeflowV2DagRunnerConfig(default_image=TFX_IMAGE), output_dir=output_dir, output_filename=filename
+        config=KubeflowV2DagRunnerConfig(default_image=settings.image), output_dir=output_dir, output_filename=filename
     )
     # Transform and Trainer decide whether to package when they are built, so build them here.
     with _user_module_packaging_disabled():
-        runner.run(create_vertex_pipeline(settings, inputs), write_out=True)
+        runner.run(create_vertex_pipeline(settings, inputs, where), write_out=True)
     with open(output_file, encoding="utf-8") as handle:
         blueprint = json.load(handle)
-    blueprints.validate(blueprint, settings.pipeline_root, TFX_IMAGE)
+    blueprints.validate(blueprint, where.pipeline_root, settings.image)
     return blueprint
 
 
@@ -189,6 +221,25 @@ def prepare(
     return Prepared(settings, dry_run, inputs, blueprint_path, blueprint, job, credentials)
 
 
+def images(settings: VertexSettings) -> list[str]:
+    """The images a run uses, each with the command that checks it exists (or builds it) first."""
+    lines = [f"image of every task: {settings.image}", f"  check it exists: {image_check_command(settings.image)}"]
+    if settings.use_dataflow:
+        worker = settings.dataflow_sdk_image or settings.image
+        lines += [f"Dataflow workers: {worker}", f"  check it exists: {image_check_command(worker)}"]
+        if worker != settings.image:
+            lines.append(f"  build it (TFX's image plus Beam's worker boot): {dataflow_worker_build_command(settings)}")
+    if settings.use_vertex_endpoint:
+        serving = settings.serving_image_uri
+        lines += [f"endpoint's prediction container: {serving}", f"  check it exists: {image_check_command(serving)}"]
+        availability = prebuilt_serving_availability(serving)
+        if availability:
+            lines.append(f"  prebuilt: {availability}")
+        elif not settings.serving_image:
+            lines.append(f"  build it (the TensorFlow that saves the model): {serving_build_command(settings)}")
+    return lines
+
+
 def describe(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs, blueprint_path: str, job) -> str:
     """What was (or in a dry run, would be) uploaded and submitted, as text."""
     lines = [("DRY RUN: nothing was uploaded or submitted" if dry_run else "REAL RUN"), ""]
@@ -196,12 +247,8 @@ def describe(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs,
     lines += [f"{verb}: {item.source} -> {item.destination}" for item in inputs.uploads]
     with open(blueprint_path, encoding="utf-8") as handle:
         task_count = len(blueprints.tasks(json.load(handle)))
-    lines += [
-        "",
-        f"blueprint: {blueprint_path} ({os.path.getsize(blueprint_path):,} bytes, {task_count} tasks)",
-        f"image: {TFX_IMAGE}",
-        "",
-    ]
+    lines += ["", f"blueprint: {blueprint_path} ({os.path.getsize(blueprint_path):,} bytes, {task_count} tasks)"]
+    lines += images(settings) + [""]
     request = job.to_dict()
     lines += [
         f"{'would submit' if dry_run else 'submits'} PipelineJob to "

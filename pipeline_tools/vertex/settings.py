@@ -9,6 +9,7 @@ its flags. Nothing here reaches the network.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +20,26 @@ from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings, 
 
 # Vertex AI runs every component in TFX's own image; it must be the TFX that compiled the JSON.
 TFX_IMAGE = f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"
+CONTAINERS = "pipeline_tools/vertex/containers"  # The Dockerfiles of the images a reader may build.
+
+# tfx v1.21.0's image deletes Beam's worker boot (`rm -rf /opt/apache/beam` in
+# tfx/tools/docker/Dockerfile, commit e87220b, 2026-04-01) while Dataflow starts a custom worker
+# container with /opt/apache/beam/boot: from 1.21 on Dataflow needs an image of your own.
+FIRST_TFX_WITHOUT_BEAM_BOOT = (1, 21)
+# TFX's penguin_pipeline_kubeflow.py passes --disk_size_gb=50: the TFX image is over 10 GB and a
+# Dataflow worker's default boot disk is 25 GB.
+DATAFLOW_DISK_SIZE_GB = 50
+
+# Vertex AI's prebuilt TensorFlow prediction images, by TF version: (end of patch and support,
+# end of availability), from the "Prebuilt containers for inference" page (2026-11). There is
+# none for TensorFlow 2.16 or later, which both stacks train with.
+PREBUILT_TF_SERVING: dict[str, tuple[str, str]] = {
+    "2-15": ("2026-01-14", "2027-01-14"),
+    "2-14": ("2026-01-14", "2027-01-14"),
+    "2-13": ("2024-11-28", "2025-11-28"),
+    "2-12": ("2024-06-30", "2025-06-30"),
+}
+_PREBUILT_TF_RE = re.compile(r"^[a-z]+-docker\.pkg\.dev/vertex-ai/prediction/tf2-(?:cpu|gpu)\.(\d+-\d+):latest$")
 
 PLACEHOLDER_PROJECT = "your-gcp-project"
 PLACEHOLDER_BUCKET = "your-gcs-bucket"
@@ -49,11 +70,14 @@ class VertexSettings:
     use_vertex_endpoint: bool = setting(False, "deploy the blessed model to a Vertex AI endpoint (billed hourly)")
     endpoint_name: str = setting("", "the endpoint's display name; '' is the pipeline's name")
     serving_machine_type: str = setting("n1-standard-2", "the endpoint's machine")
-    serving_image: str = setting("", "prediction container; '' picks Vertex AI's prebuilt TensorFlow image")
+    serving_image: str = setting("", "prediction container; '' is this tutorial's (containers/serving, same TF)")
+    keep_previous_model: bool = setting(False, "after a push, keep the model deployed before it (at 0% traffic)")
     use_dataflow: bool = setting(False, "run the Beam-based components on Dataflow instead of in their task")
     dataflow_machine_type: str = setting("n1-standard-2", "Dataflow's worker machine")
     dataflow_max_workers: int = setting(4, "Dataflow's autoscaling cap")
-    dataflow_sdk_image: str = setting("", "Dataflow's worker container; '' is the TFX image")
+    dataflow_sdk_image: str = setting("", "Dataflow's worker container; '' is the TFX image (tfx < 1.21 only)")
+    tfx_image: str = setting("", "the image every task runs in; '' is gcr.io/tfx-oss-public/tfx:<installed tfx>")
+    artifact_repository: str = setting("tfx-tutorial", "Artifact Registry repository of the images you build")
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     pipeline: PipelineSettings = dataclasses.field(default_factory=PipelineSettings)
 
@@ -82,6 +106,20 @@ class VertexSettings:
     @property
     def endpoint_display_name(self) -> str:
         return self.endpoint_name or self.pipeline.pipeline_name
+
+    @property
+    def image(self) -> str:
+        """The image every task runs in."""
+        return self.tfx_image or TFX_IMAGE
+
+    def own_image(self, name: str, tag: str) -> str:
+        """The URI of an image built from CONTAINERS into the project's Artifact Registry."""
+        return f"{self.region}-docker.pkg.dev/{self.project}/{self.artifact_repository}/{name}:{tag}"
+
+    @property
+    def serving_image_uri(self) -> str:
+        """The endpoint's prediction container: serving_image, or this tutorial's, for the installed TensorFlow."""
+        return self.serving_image or self.own_image("tfx-serving", f"tf{_tensorflow_version()}")
 
 
 def placeholders(settings: VertexSettings) -> list[str]:
@@ -155,6 +193,77 @@ def _check_machines(settings: VertexSettings) -> None:
     )
 
 
+def _tensorflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("tensorflow")
+
+
+def installed_tfx() -> tuple[int, ...]:
+    """The installed TFX as (major, minor)."""
+    return tuple(int(part) for part in tfx.__version__.split(".")[:2])
+
+
+def dataflow_worker_build_command(settings: VertexSettings) -> str:
+    """The one command that builds a Dataflow worker image (TFX's image plus Beam's boot) into Artifact Registry."""
+    image = settings.own_image("tfx-dataflow-worker", tfx.__version__)
+    return (
+        f"gcloud builds submit {CONTAINERS}/dataflow_worker --config {CONTAINERS}/dataflow_worker/cloudbuild.yaml "
+        f"--substitutions=_TFX_IMAGE={settings.image},_IMAGE={image} --project {settings.project}"
+    )
+
+
+def serving_build_command(settings: VertexSettings) -> str:
+    """The one command that builds this tutorial's prediction container into Artifact Registry."""
+    return (
+        f"gcloud builds submit {CONTAINERS}/serving --config {CONTAINERS}/serving/cloudbuild.yaml "
+        f"--substitutions=_TF_VERSION={_tensorflow_version()},_IMAGE={settings.serving_image_uri} "
+        f"--project {settings.project}"
+    )
+
+
+def image_check_command(image: str) -> str:
+    """The command that says whether an image exists (and that you may pull it), before a real run."""
+    if ".pkg.dev/" in image:
+        return f"gcloud artifacts docker images describe {image}"
+    return f"gcloud container images describe {image}"
+
+
+def prebuilt_serving_availability(image: str, today: datetime.date | None = None) -> str | None:
+    """For one of Vertex AI's prebuilt TensorFlow prediction images: its support and availability dates."""
+    found = _PREBUILT_TF_RE.match(image)
+    if not found:
+        return None
+    version = found.group(1)
+    if version not in PREBUILT_TF_SERVING:
+        return f"{image}: no end-of-availability date known here; see Vertex AI's prebuilt containers page"
+    support_end, available_until = PREBUILT_TF_SERVING[version]
+    today = today or datetime.date.today()
+    gone = datetime.date.fromisoformat(available_until) <= today
+    return (
+        f"{image}: TensorFlow {version.replace('-', '.')}, support ended {support_end}, "
+        + (f"no longer available since {available_until}" if gone else f"available until {available_until}")
+        + f"; the model is saved by TensorFlow {_tensorflow_version()}"
+    )
+
+
+def _check_images(settings: VertexSettings) -> None:
+    """The pipeline image runs the compiling TFX; Dataflow on tfx >= 1.21 has a worker image of its own."""
+    check(
+        settings.image.rsplit(":", 1)[-1] == tfx.__version__,
+        f"tfx_image {settings.image!r}: its tag must be the installed TFX version {tfx.__version__} (the blueprint "
+        "and the code that executes it must be the same TFX)",
+    )
+    if settings.use_dataflow and not settings.dataflow_sdk_image and installed_tfx() >= FIRST_TFX_WITHOUT_BEAM_BOOT:
+        raise ValueError(
+            f"use_dataflow needs dataflow_sdk_image with tfx {tfx.__version__}: its image has no "
+            "/opt/apache/beam/boot, which Dataflow starts workers with. Build one (TFX's image plus Beam's boot)"
+            " with\n  "
+            f"{dataflow_worker_build_command(settings)}\nand pass dataflow_sdk_image="
+            f"{settings.own_image('tfx-dataflow-worker', tfx.__version__)}"
+        )
+
+
 def check_settings(settings: VertexSettings, dry_run: bool) -> None:
     """Raises ValueError naming the first setting that cannot work.
 
@@ -170,6 +279,12 @@ def check_settings(settings: VertexSettings, dry_run: bool) -> None:
         )
     _check_where(settings)
     _check_machines(settings)
+    _check_images(settings)
+    check(
+        bool(re.match(r"^[a-z][a-z0-9-]{0,62}$", settings.artifact_repository or "")),
+        f"artifact_repository {settings.artifact_repository!r} is not an Artifact Registry repository name",
+    )
+    check(isinstance(settings.keep_previous_model, bool), "keep_previous_model must be True or False")
     check(
         isinstance(settings.endpoint_name, str) and len(settings.endpoint_name) <= 128,
         f"endpoint_name {settings.endpoint_name!r} must be at most 128 characters ('' for the pipeline's name)",
@@ -180,33 +295,6 @@ def check_settings(settings: VertexSettings, dry_run: bool) -> None:
             bool(_LABEL_KEY_RE.match(str(key))) and bool(_LABEL_VALUE_RE.match(str(value))),
             f"label {key!r}: {value!r}: keys and values must be lowercase letters, digits, '_' or '-'",
         )
-
-
-def default_serving_image(region: str, tensorflow_version: str | None = None) -> str:
-    """Returns Vertex AI's prebuilt TensorFlow prediction image for this TensorFlow version.
-
-    Vertex AI publishes these images for TensorFlow up to 2.15 (aiplatform lists them in
-    `google.cloud.aiplatform.constants.prediction`). For a newer TensorFlow the newest
-    published image is returned; the model's ops are standard TensorFlow ops, but check the
-    endpoint's first answer, or set serving_image to a container you built.
-    """
-    from google.cloud.aiplatform.constants import prediction
-
-    if tensorflow_version is None:
-        import tensorflow as tf
-
-        tensorflow_version = tf.__version__
-    major, minor = (int(part) for part in tensorflow_version.split(".")[:2])
-    registry = {"us": "us", "europe": "europe", "asia": "asia"}.get(region.split("-")[0], "us")
-    published = set(prediction.TF_CONTAINER_URIS)
-
-    def uri(m: int) -> str:
-        return f"{registry}-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.{major}-{m}:latest"
-
-    for candidate in range(minor, -1, -1):
-        if uri(candidate) in published:
-            return uri(candidate)
-    raise ValueError(f"Vertex AI publishes no prebuilt prediction image for TensorFlow {major}.x: set serving_image")
 
 
 def beam_pipeline_args(settings: VertexSettings) -> list[str]:
@@ -221,8 +309,9 @@ def beam_pipeline_args(settings: VertexSettings) -> list[str]:
         f"--staging_location={settings.gcs_root}/dataflow/staging",
         f"--machine_type={settings.dataflow_machine_type}",
         f"--max_num_workers={settings.dataflow_max_workers}",
-        # Workers run the TFX image, so they have the very TFX, TFT and TFMA that compiled.
-        f"--sdk_container_image={settings.dataflow_sdk_image or TFX_IMAGE}",
+        f"--disk_size_gb={DATAFLOW_DISK_SIZE_GB}",
+        # Workers run the TFX image (or one built on it), so they have the very TFX, TFT and TFMA that compiled.
+        f"--sdk_container_image={settings.dataflow_sdk_image or settings.image}",
         "--experiments=use_runner_v2",
         f"--service_account_email={settings.service_account}",
     ]
@@ -239,7 +328,7 @@ def training_job(settings: VertexSettings) -> dict[str, Any] | None:
         "project": settings.project,
         "job_spec": {
             "worker_pool_specs": [
-                {"machine_spec": machine_spec, "replica_count": 1, "container_spec": {"image_uri": TFX_IMAGE}}
+                {"machine_spec": machine_spec, "replica_count": 1, "container_spec": {"image_uri": settings.image}}
             ],
             "service_account": settings.service_account,
         },
@@ -264,11 +353,10 @@ def pipeline_settings(settings: VertexSettings) -> PipelineSettings:
     """The pipeline's settings with the Vertex AI services switched on by these settings."""
     services = VertexServices(
         region=settings.region,
-        image=TFX_IMAGE,
+        image=settings.image,
         training_job=training_job(settings),
         endpoint=endpoint_args(settings),
-        serving_image=(settings.serving_image or default_serving_image(settings.region))
-        if settings.use_vertex_endpoint
-        else "",
+        serving_image=settings.serving_image_uri if settings.use_vertex_endpoint else "",
+        keep_previous_model=settings.keep_previous_model,
     )
     return dataclasses.replace(settings.pipeline, vertex=services)
