@@ -121,6 +121,18 @@ def drift_problems(
     return problems
 
 
+def schema_problems(
+    statistics: dict[str, statistics_pb2.DatasetFeatureStatisticsList], schema: schema_pb2.Schema
+) -> list[str]:
+    """The gate's verdict computed from statistics alone: each split against the schema (what
+    ExampleValidator reports), then drift against train. The notebook checks its data with it."""
+    problems: list[str] = []
+    for split, split_statistics in statistics.items():
+        anomalies = tfdv.validate_statistics(split_statistics, schema, environment="TRAINING")
+        problems += describe_anomalies(anomalies, f"split {split!r}")
+    return problems + drift_problems(statistics, schema)
+
+
 def _only_file(folder: str) -> str:
     files = [name for name in tf.io.gfile.listdir(folder) if not name.endswith("/")]
     if len(files) != 1:

@@ -36,6 +36,11 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
         help="run only ExampleGen, StatisticsGen, the schema, ExampleValidator and the gate",
     )
     parser.add_argument(
+        "--fail-if-not-blessed",
+        action="store_true",
+        help="exit with status 2 when the Evaluator does not bless the model (for CI and schedulers)",
+    )
+    parser.add_argument(
         "--beam-arg",
         action="append",
         dest="beam_args",
@@ -67,7 +72,8 @@ def build(arguments: argparse.Namespace):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parses the command line, builds the pipeline and runs it to completion; 1 when the gate stops it."""
+    """Runs the pipeline to completion and says what it decided; 1 when the gate stops it, 2 when the
+    model was not blessed and --fail-if-not-blessed asks for that to fail."""
     parser, arguments = parse_arguments(argv)
     try:
         pipeline = build(arguments)
@@ -85,8 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.validate_only:
         print("data validation passed: no anomalies, no drift")
         return 0
-    print(f"pipeline finished; blessed models are pushed under {os.path.abspath(arguments.output_root)}/serving_model")
-    return 0
+    from pipeline_tools import metadata, outcome
+
+    output_root = os.path.abspath(arguments.output_root)
+    latest = metadata.runs(os.path.join(output_root, "metadata.sqlite"))[-1]
+    result = outcome.Outcome.of_run(latest, os.path.join(output_root, "serving_model"))
+    print(f"pipeline finished.\n{result.describe()}")
+    return 2 if arguments.fail_if_not_blessed and not result.verdict.blessed else 0
 
 
 if __name__ == "__main__":

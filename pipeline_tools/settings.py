@@ -66,8 +66,8 @@ class PipelineSettings:
     pipeline_name: str = setting(
         "cfpb-consumer-disputes", "names the pipeline in ML Metadata and on Vertex AI (lowercase, digits, hyphens)"
     )
-    train_steps: int = setting(500, "training batches of 64 the Trainer runs")
-    eval_steps: int = setting(20, "evaluation batches of 64 after each chunk of training")
+    train_steps: int = setting(500, "training batches of 64, at most (module.py trains ten passes over the data)")
+    eval_steps: int = setting(20, "eval batches of 64 the Trainer measures after each pass, for its curves")
     min_eval_auc: float = setting(0.55, "the Evaluator blesses a model only if its eval AUC reaches this")
     max_auc_decrease: float = setting(0.01, "...and only if its AUC is at most this much below the last blessed one")
     presplit: bool = setting(False, "the data root holds train/ and eval/ folders: use that split, not a hash")
@@ -102,8 +102,8 @@ class PipelineSettings:
 
     @classmethod
     def from_namespace(cls, namespace: Mapping[str, Any], **overrides: Any) -> PipelineSettings:
-        """The settings whose names appear in namespace (a notebook's parameters: `globals()`)."""
-        return cls(**_fields_from(cls, namespace), **overrides)
+        """The settings whose names appear in namespace (a notebook's parameters: `globals()`); overrides win."""
+        return cls(**{**_fields_from(cls, namespace), **overrides})
 
 
 def check(condition: bool, message: str) -> None:

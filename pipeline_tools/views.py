@@ -5,6 +5,7 @@ and never in a notebook saved by papermill. These read the same artifacts and re
 tables and PNG images everywhere: Colab, JupyterLab, papermill's output, GitHub's viewer.
 """
 
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -138,19 +139,29 @@ def plot_metric_by_slice(table: pd.DataFrame, metric: str = "auc", min_examples:
     return figure
 
 
-def training_curves(model_run_dir: str, train_steps: int | None = None) -> pd.DataFrame:
+def training_record(model_run_dir: str) -> dict | None:
+    """What run_fn wrote about its training (module.TRAINING_RECORD): how long it trained, and why."""
+    path = os.path.join(model_run_dir, "training.json")
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as handle:
+        return json.load(handle)
+
+
+def training_curves(model_run_dir: str) -> pd.DataFrame:
     """The Trainer's TensorBoard scalars (epoch_loss, epoch_auc, ...) as a table.
 
-    Columns are (run, metric), run being `train` or `validation`; the index is the epoch, or
-    the training step when train_steps (spread evenly over the epochs) is given.
+    Columns are (run, metric), run being `train` or `validation` (Keras's name for the eval split it
+    measured); one row per measurement, indexed by the training step it came after.
+    `attrs["record"]` holds the training record.
     """
-    records = []
+    rows = []
     for path in tf.io.gfile.glob(os.path.join(model_run_dir, "*", "events.out.tfevents.*")):
-        for record in tf.data.TFRecordDataset(path):
-            event = tf.compat.v1.Event.FromString(record.numpy())
+        for serialized in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(serialized.numpy())
             for value in event.summary.value:
                 if value.tag.startswith("epoch_"):
-                    records.append(
+                    rows.append(
                         {
                             "run": os.path.basename(os.path.dirname(path)),
                             "epoch": event.step + 1,
@@ -158,25 +169,33 @@ def training_curves(model_run_dir: str, train_steps: int | None = None) -> pd.Da
                             "value": float(tf.make_ndarray(value.tensor)),
                         }
                     )
-    if not records:
+    if not rows:
         raise FileNotFoundError(f"no TensorBoard scalars under {model_run_dir}")
-    curves = pd.DataFrame(records).pivot_table(index="epoch", columns=["run", "metric"], values="value")
-    if train_steps:
-        curves.index = curves.index * (train_steps // len(curves))
+    curves = pd.DataFrame(rows).pivot_table(index="epoch", columns=["run", "metric"], values="value")
+    record = training_record(model_run_dir)
+    if record:
+        curves.index = curves.index * record["measurement_interval"]
         curves.index.name = "step"
+    curves.attrs["record"] = record
     return curves
 
 
 def plot_training_curves(curves: pd.DataFrame, metrics: Sequence[str] = ("loss", "auc")):
-    """One panel per metric, train and validation, against the step (or epoch)."""
-    figure, panels = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2))
+    """One panel per metric, train and eval, against the step; where training stopped as a line, and why on top."""
+    figure, panels = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4))
+    record = curves.attrs.get("record")
     for axes, metric in zip(list(panels) if len(metrics) > 1 else [panels], metrics, strict=True):
         for run in curves.columns.get_level_values("run").unique():
             if (run, metric) in curves.columns:
                 axes.plot(curves.index, curves[(run, metric)], marker="o", markersize=3, label=run)
+        if record:
+            stopped = f"stopped: {'the budget' if record['limited_by'] == 'budget' else 'train_steps'}"
+            axes.axvline(record["trained_steps"], color="black", linestyle="--", label=stopped)
         axes.set_title(metric)
         axes.set_xlabel(curves.index.name or "epoch")
-        axes.legend()
+        axes.legend(fontsize=8)
         axes.grid(alpha=0.3)
+    if record:
+        figure.suptitle(record["reason"], fontsize=9)
     figure.tight_layout()
     return figure

@@ -13,4 +13,5 @@ notebook=tfx_pipeline_interactive.ipynb
   --cwd "$repo/notebooks/local" -p output_root "$out" --progress-bar "$@"
 echo
 echo "executed notebook: $out/$notebook"
-echo "pushed model(s):   $(ls -d "$out"/serving_model/* 2>/dev/null | tr '\n' ' ')"
+echo "outcome (also in $out/outcome.txt):"
+sed 's/^/  /' "$out/outcome.txt"

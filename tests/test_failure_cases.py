@@ -20,7 +20,7 @@ import pytest
 
 import base_pipeline
 from conftest import REPO_ROOT
-from pipeline_tools import local_runner, schema, serving
+from pipeline_tools import local_runner, metadata, outcome, schema, serving
 from pipeline_tools.settings import PipelineSettings
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
@@ -37,42 +37,14 @@ def _blessings(output_root):
     return [sorted(os.listdir(folder)) for folder in sorted(folders, key=lambda path: int(os.path.basename(path)))]
 
 
-def _store(output_root):
-    from ml_metadata.metadata_store import metadata_store
-    from ml_metadata.proto import metadata_store_pb2
-
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = os.path.join(output_root, "metadata.sqlite")
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config), metadata_store_pb2
-
-
 def _runs(output_root):
-    """Per pipeline run, oldest first: {component: [(execution, state name)]}."""
-    store, pb2 = _store(output_root)
-    node_of = {}
-    for node in store.get_contexts_by_type("node"):
-        for execution in store.get_executions_by_context(node.id):
-            node_of[execution.id] = node.name.split(".", 1)[-1]
-    runs = []
-    for run in sorted(store.get_contexts_by_type("pipeline_run"), key=lambda context: context.create_time_since_epoch):
-        states = {}
-        for execution in store.get_executions_by_context(run.id):
-            states.setdefault(node_of[execution.id], []).append(
-                (execution, pb2.Execution.State.Name(execution.last_known_state))
-            )
-        runs.append(states)
-    return runs
-
-
-def _evaluated_model_uri(output_root, evaluator_execution):
-    """The model artifact the Evaluator execution read as its candidate."""
-    store, pb2 = _store(output_root)
-    for event in store.get_events_by_execution_ids([evaluator_execution.id]):
-        if event.type == pb2.Event.INPUT and event.path.steps[0].key == "model":
-            [artifact] = store.get_artifacts_by_id([event.artifact_id])
-            return artifact.uri
-    raise AssertionError("the Evaluator read no model")
+    """Per pipeline run, oldest first: {component: [state of each execution]}, and the runs themselves."""
+    runs = metadata.runs(os.path.join(output_root, "metadata.sqlite"))
+    states = [{} for _ in runs]
+    for run, by_component in zip(runs, states, strict=True):
+        for execution in run.executions:
+            by_component.setdefault(execution.component, []).append(execution.state)
+    return states, runs
 
 
 @pytest.fixture(scope="module")
@@ -103,28 +75,29 @@ def three_runs(tmp_path_factory):
 
     assert local_runner.main(good) == 0
     pushed_first = sorted(os.listdir(os.path.join(output_root, "serving_model")))
-    assert local_runner.main([*common, "--train-steps", "1"]) == 0
+    # The worse model is an outcome, and with --fail-if-not-blessed a failing exit status for CI.
+    assert local_runner.main([*common, "--train-steps", "1", "--fail-if-not-blessed"]) == 2
     return output_root, killed_models, pushed_first
 
 
 def test_the_killed_run_stopped_in_the_trainer(three_runs):
     output_root, _, _ = three_runs
-    killed = _runs(output_root)[0]
-    assert [state for _, state in killed["Trainer"]] == ["RUNNING"]  # Never finished.
+    killed = _runs(output_root)[0][0]
+    assert killed["Trainer"] == ["RUNNING"]  # Never finished.
     for name in UPSTREAM_OF_TRAINER:
-        assert [state for _, state in killed[name]] == ["COMPLETE"], name
+        assert killed[name] == ["COMPLETE"], name
     assert "Evaluator" not in killed and "Pusher" not in killed
 
 
 def test_the_rerun_takes_upstream_from_the_cache_and_trains_again(three_runs):
     output_root, killed_models, _ = three_runs
-    rerun = _runs(output_root)[1]
+    states, runs = _runs(output_root)
+    rerun = states[1]
     for name in UPSTREAM_OF_TRAINER:
-        assert [state for _, state in rerun[name]] == ["CACHED"], name
-    [(trainer, state)] = rerun["Trainer"]
-    assert state == "COMPLETE"
-    [(evaluator, _)] = rerun["Evaluator"]
-    evaluated = _evaluated_model_uri(output_root, evaluator)
+        assert rerun[name] == ["CACHED"], name
+    assert rerun["Trainer"] == ["COMPLETE"]
+    [evaluated_model] = runs[1].execution("Evaluator").inputs["model"]  # What the Evaluator judged.
+    evaluated = evaluated_model.uri
     assert evaluated not in killed_models  # Not the half-written model of the killed run.
     assert os.path.isfile(os.path.join(evaluated, "Format-Serving", "saved_model.pb"))
 
@@ -132,6 +105,10 @@ def test_the_rerun_takes_upstream_from_the_cache_and_trains_again(three_runs):
 def test_the_worse_model_is_not_blessed(three_runs):
     output_root, _, _ = three_runs
     assert _blessings(output_root) == [["BLESSED"], ["NOT_BLESSED"]]
+    last = metadata.runs(os.path.join(output_root, "metadata.sqlite"))[-1]
+    text = outcome.Outcome.of_run(last, os.path.join(output_root, "serving_model")).describe()
+    assert text.startswith("NOT blessed: AUC ") and "against the last blessed model" in text
+    assert "not pushed: " in text and "keeps serving version" in text
 
 
 def test_the_serving_folder_still_holds_only_the_good_model(three_runs):

@@ -189,10 +189,23 @@ def test_model_builds_and_serving_signature_answers_raw_examples(transform_outpu
     assert np.all((probabilities >= 0) & (probabilities <= 1))
 
 
-def test_evaluation_chunks_divide_train_steps_exactly():
-    assert module.evaluation_chunks(500) == 10
-    assert module.evaluation_chunks(7) == 7
-    assert module.evaluation_chunks(997) == 1
-    for steps in range(1, 200):
-        points = module.evaluation_chunks(steps)
-        assert steps % points == 0 and 1 <= points <= module.TRAINING_CURVE_POINTS
+def test_training_lasts_ten_passes_over_the_data_and_at_most_train_steps():
+    plan = module.training_plan(train_examples=2790, train_steps=500)  # data_local's train split.
+    assert (plan["trained_steps"], plan["measurement_interval"], plan["limited_by"]) == (440, 44, "budget")
+    assert (
+        plan["reason"] == "trained 440 steps: 10 passes over 2,790 training rows (the budget), within train_steps 500"
+    )
+    small = module.training_plan(train_examples=180, train_steps=500)  # 200 rows: 200 passes would learn them by heart.
+    assert (small["trained_steps"], small["measurement_interval"], small["passes"]) == (30, 3, 10)
+    large = module.training_plan(train_examples=45000, train_steps=500)
+    assert (large["trained_steps"], large["measurement_interval"], large["limited_by"]) == (500, 50, "train_steps")
+    assert large["reason"].startswith("trained 500 steps: train_steps (500) ran out before 10 passes")
+    assert module.training_plan(train_examples=45000, train_steps=7)["trained_steps"] == 7
+
+
+def test_training_never_exceeds_train_steps():
+    for train_steps in (1, 2, 9, 10, 11, 97, 499, 500, 1000):
+        for train_examples in (1, 64, 65, 640, 3000, 100_000):
+            plan = module.training_plan(train_examples, train_steps)
+            assert 1 <= plan["trained_steps"] <= train_steps, (train_examples, train_steps)
+            assert plan["trained_steps"] % plan["measurement_interval"] == 0

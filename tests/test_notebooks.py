@@ -121,11 +121,16 @@ def test_views_read_the_notebook_run_artifacts(local_run):
     assert ((statistics["present"] + statistics["missing"]) == statistics.attrs["examples"]).all()
     assert views.anomalies_table(_only(str(root / "ExampleValidator" / "anomalies" / "*"))).empty
 
-    curves = views.training_curves(_only(str(root / "Trainer" / "model_run" / "*")), train_steps=300)
-    assert curves.index.name == "step" and curves.index[-1] == 300
+    curves = views.training_curves(_only(str(root / "Trainer" / "model_run" / "*")))
+    record = curves.attrs["record"]
+    # 300 steps are less than ten passes over the ~2,800 training rows: train_steps is the limit.
+    assert (record["limited_by"], record["trained_steps"], record["measurement_interval"]) == ("train_steps", 300, 30)
+    assert curves.index.name == "step" and list(curves.index) == list(range(30, 301, 30))
     assert {("train", "loss"), ("validation", "loss"), ("train", "auc"), ("validation", "auc")} <= set(curves.columns)
     figure = views.plot_training_curves(curves)
-    assert [len(axes.lines) for axes in figure.axes] == [2, 2]
+    assert [len(axes.lines) for axes in figure.axes] == [3, 3]  # Train, eval, and where training stopped.
+    assert figure.axes[0].lines[2].get_xdata()[0] == 300
+    assert figure._suptitle.get_text() == record["reason"]
 
     metrics = views.sliced_metrics(tfma.load_eval_result(_only(str(root / "Evaluator" / "evaluation" / "*"))))
     assert metrics.index[0] == "overall"
@@ -164,6 +169,87 @@ def test_executed_notebook_shows_tables_and_charts_without_widgets(local_run):
     tables = [source for source, html in outputs.get("text/html", []) if "<table" in html]
     for shown in ("views.statistics_table", "views.anomalies_table", "metrics_by_slice.round", "curves.round"):
         assert any(shown in source for source in tables), shown
+
+
+def _sample(folder, count, **changes):
+    """The first `count` rows of data_local (with changes to every fifth row) in folder/complaints.csv."""
+    rows = serving.read_rows(str(DATA_CSV), count)
+    rows = [dict(row, **changes) if index % 5 == 0 else row for index, row in enumerate(rows)]
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "complaints.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """The notebook, defaults and all, on 200 rows: about 180 to train and 20 to evaluate."""
+    folder = tmp_path_factory.mktemp("small")
+    executed = _execute(
+        LOCAL_NOTEBOOK, folder, data_root=_sample(folder / "data", 200), output_root=str(folder / "run")
+    )
+    return folder / "run", executed
+
+
+def test_a_small_sample_trains_ten_passes_and_ends_with_a_clear_outcome(small_run):
+    run_dir, executed = small_run
+    text = _outputs_text(executed)  # No error output anywhere (checked there).
+    [run_dir_of_trainer] = glob.glob(str(run_dir / "pipeline_root" / "Trainer" / "model_run" / "*"))
+    record = views.training_record(run_dir_of_trainer)
+    # 500 steps would be some 170 passes over the training rows: the budget is 10, one measurement each.
+    steps_per_pass = -(-record["train_examples"] // 64)
+    assert record["limited_by"] == "budget" and 150 < record["train_examples"] < 200
+    assert (record["trained_steps"], record["measurement_interval"]) == (10 * steps_per_pass, steps_per_pass)
+    assert record["reason"] in text
+    outcome_text = (run_dir / "outcome.txt").read_text()
+    assert outcome_text in text.replace("\r", "")
+    if (run_dir / "serving_model").exists():
+        assert "pushed: version " in outcome_text and "scoring with " in text
+    else:
+        assert outcome_text.startswith("NOT blessed: AUC ") and "What to try" in outcome_text
+        assert "No model has been pushed to " in text
+
+
+def test_not_blessed_is_an_outcome_and_fails_the_run_only_when_asked(tmp_path):
+    """An AUC bar no model reaches: the notebook explains to its last cell, then fails as asked."""
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        _execute(
+            LOCAL_NOTEBOOK,
+            tmp_path,
+            data_root=_sample(tmp_path / "data", 200),
+            output_root=str(tmp_path / "run"),
+            min_eval_auc=0.99,
+            fail_if_not_blessed=True,
+        )
+    assert error.value.ename == "NotBlessedError"
+    import nbformat
+
+    cells = [cell for cell in nbformat.read(str(tmp_path / LOCAL_NOTEBOOK.name), 4).cells if cell.cell_type == "code"]
+    failed = [index for index, cell in enumerate(cells) if any(o.output_type == "error" for o in cell.outputs)]
+    assert failed == [len(cells) - 1]  # Only the last cell, the one that turns the outcome into a failure.
+    text = "\n".join(o.get("text", "") for cell in cells for o in cell.outputs)
+    assert "blessed: False" in text and "NOT blessed: AUC " in text
+    assert "auc = 0." in text and "below the threshold 0.990" in text and "What to try" in text
+    assert "not pushed: " in text and "No model has been pushed to " in text
+
+
+def test_data_breaking_the_curated_schema_stops_the_notebook_before_transform(tmp_path):
+    """Labels "Yes" and 2 pass the schema this notebook infers, not the curated one: the notebook stops in section 4."""
+    data = _sample(tmp_path / "data", 300, consumer_disputed="Yes")
+    rows = (tmp_path / "data" / "complaints.csv").read_text().splitlines()
+    rows[2] = rows[2][: rows[2].rindex(",")] + ",2"  # A label of 2 as well.
+    (tmp_path / "data" / "complaints.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        _execute(LOCAL_NOTEBOOK, tmp_path, data_root=data, output_root=str(tmp_path / "run"))
+    message = str(error.value)
+    assert error.value.ename == "DataValidationError"
+    assert "The data failed validation, so the run stops before Transform and Trainer" in message
+    assert "feature 'consumer_disputed': Unexpected data type: Expected data of type: INT but got STRING" in message
+    assert "-p stop_on_data_problems False" in message
+    root = tmp_path / "run" / "pipeline_root"
+    assert (root / "ExampleValidator").is_dir() and not (root / "Transform").exists()
 
 
 @pytest.mark.parametrize(
