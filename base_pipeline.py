@@ -31,8 +31,11 @@ from tfx.components import (  # noqa: E402
     Transform,
 )
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen  # noqa: E402
-from tfx.dsl.component.experimental.annotations import InputArtifact  # noqa: E402
+from tfx.dsl.component.experimental.annotations import InputArtifact, Parameter  # noqa: E402
 from tfx.dsl.component.experimental.decorators import component  # noqa: E402
+from tfx.dsl.components.base.base_component import BaseComponent  # noqa: E402
+from tfx.dsl.components.base.base_executor import BaseExecutor  # noqa: E402
+from tfx.dsl.components.base.executor_spec import ExecutorClassSpec  # noqa: E402
 from tfx.dsl.components.common.resolver import Resolver  # noqa: E402
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (  # noqa: E402
     LatestBlessedModelStrategy,
@@ -40,8 +43,9 @@ from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import ( 
 from tfx.orchestration.pipeline import Pipeline  # noqa: E402
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2  # noqa: E402
 from tfx.types import Channel, standard_artifacts  # noqa: E402
+from tfx.types.component_spec import ChannelParameter, ComponentSpec  # noqa: E402
 
-from pipeline_tools import csv_check, data_gate  # noqa: E402
+from pipeline_tools import csv_check, data_gate, spans  # noqa: E402
 from pipeline_tools.columns import LABEL  # noqa: E402
 from pipeline_tools.settings import PipelineSettings, VertexServices  # noqa: E402
 from pipeline_tools.vertex import undeploy  # noqa: E402
@@ -59,11 +63,15 @@ class PipelineComponents:
     # SchemaGen (inferred from the data) or ImportSchemaGen (the curated schema/schema.pbtxt).
     schema_gen: SchemaGen | ImportSchemaGen
     example_validator: ExampleValidator
+    # The latest model the Evaluator blessed (the one being served): the gate compares new data
+    # with what it learned from, the Evaluator the new model with it.
+    model_resolver: Resolver
     # Stops the run on anomalies or drift; None when the pipeline only reports them.
     data_gate: Any | None
     transform: Transform
     trainer: Trainer
-    model_resolver: Resolver
+    # The trained model with the statistics of the data it learned from beside it.
+    training_statistics: Any
     evaluator: Evaluator
     pusher: Pusher
     # With a Vertex AI endpoint: undeploys the models left at 0% traffic after a push.
@@ -77,7 +85,7 @@ class PipelineComponents:
     def validation_stage(self) -> list:
         """The components up to the data gate: what a validate-only run runs."""
         return [self.example_gen, self.statistics_gen, self.schema_gen, self.example_validator] + (
-            [self.data_gate] if self.data_gate is not None else []
+            [self.model_resolver, self.data_gate] if self.data_gate is not None else []
         )
 
 
@@ -86,37 +94,81 @@ def DataValidationGate(
     anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
     statistics: InputArtifact[standard_artifacts.ExampleStatistics],
     schema: InputArtifact[standard_artifacts.Schema],
+    reference_statistics: Parameter[str],
+    baseline_model: InputArtifact[standard_artifacts.Model] = None,
 ) -> None:
-    """Fails, naming each feature and why, when ExampleValidator found anomalies or eval drifted."""
-    data_gate.check_artifacts(anomalies.uri, statistics.uri, schema.uri)
+    """Fails, naming each feature and why, when ExampleValidator found anomalies, when eval drifted from
+    train, or when train drifted from the data the served model (baseline_model) learned from."""
+    served = baseline_model.uri if baseline_model is not None else None
+    data_gate.check_artifacts(anomalies.uri, statistics.uri, schema.uri, served, reference_statistics)
 
 
-def container_data_gate(image: str):
-    """The same gate as a container component, for Vertex AI: the stock TFX image runs
-    pipeline_tools/data_gate.py's source, carried in the blueprint (no custom image to build)."""
-    # KubeflowV2DagRunner compiles the older placeholder classes (not tfx.dsl.placeholders).
-    from tfx.dsl.component.experimental import container_component, placeholders
+class _AttachTrainingStatisticsSpec(ComponentSpec):
+    PARAMETERS: dict = {}
+    INPUTS = {
+        "trained_model": ChannelParameter(type=standard_artifacts.Model),
+        "statistics": ChannelParameter(type=standard_artifacts.ExampleStatistics),
+    }
+    OUTPUTS = {"model": ChannelParameter(type=standard_artifacts.Model)}
+
+
+class _AttachTrainingStatisticsExecutor(BaseExecutor):
+    def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802 (TFX's name)
+        [trained], [statistics], [model] = input_dict["trained_model"], input_dict["statistics"], output_dict["model"]
+        data_gate.attach_training_statistics(trained.uri, statistics.uri, model.uri)
+
+
+class AttachTrainingStatistics(BaseComponent):
+    """The trained model with the statistics of the data it learned from beside it (for later gates).
+
+    A class-based component, not a function component: under the InteractiveContext (tfx 1.16), a
+    function component's output is written back to ML Metadata without its LIVE state when a later
+    component reads it, and resolvers only return LIVE artifacts, so the next run would find no
+    served model.
+    """
+
+    SPEC_CLASS = _AttachTrainingStatisticsSpec
+    EXECUTOR_SPEC = ExecutorClassSpec(_AttachTrainingStatisticsExecutor)
+
+    def __init__(self, trained_model: Channel, statistics: Channel):
+        super().__init__(
+            _AttachTrainingStatisticsSpec(
+                trained_model=trained_model,
+                statistics=statistics,
+                model=Channel(type=standard_artifacts.Model),
+            )
+        )
+
+
+def _container_step(name: str, image: str, arguments: list[str], inputs: dict, outputs: dict | None = None):
+    """A container component for Vertex AI running pipeline_tools/data_gate.py's source in the stock TFX
+    image (carried in the blueprint: no image to build), given the task's executor input ({{$}})."""
+    from tfx.dsl.component.experimental import container_component
 
     return container_component.create_container_component(
-        name="DataValidationGate",
+        name=name,
         image=image,
-        command=[
-            "python",
-            "-c",
-            inspect.getsource(data_gate),
-            "--anomalies",
-            placeholders.InputUriPlaceholder("anomalies"),
-            "--statistics",
-            placeholders.InputUriPlaceholder("statistics"),
-            "--schema",
-            placeholders.InputUriPlaceholder("schema"),
-        ],
-        inputs={
-            "anomalies": standard_artifacts.ExampleAnomalies,
-            "statistics": standard_artifacts.ExampleStatistics,
-            "schema": standard_artifacts.Schema,
-        },
+        command=["python", "-c", inspect.getsource(data_gate), *arguments, "--executor-input", "{{$}}"],
+        inputs=inputs,
+        outputs=outputs or {},
     )
+
+
+def container_data_gate(image: str, reference_statistics: str):
+    """The gate as a container component (Vertex AI)."""
+    inputs = {
+        "anomalies": standard_artifacts.ExampleAnomalies,
+        "statistics": standard_artifacts.ExampleStatistics,
+        "schema": standard_artifacts.Schema,
+        "baseline_model": standard_artifacts.Model,
+    }
+    return _container_step("DataValidationGate", image, ["gate", "--reference", reference_statistics], inputs)
+
+
+def container_attach_training_statistics(image: str):
+    """AttachTrainingStatistics as a container component (Vertex AI)."""
+    inputs = {"trained_model": standard_artifacts.Model, "statistics": standard_artifacts.ExampleStatistics}
+    return _container_step("AttachTrainingStatistics", image, ["attach"], inputs, {"model": standard_artifacts.Model})
 
 
 def endpoint_cleanup(vertex: VertexServices):
@@ -139,7 +191,21 @@ def check_inputs(settings: PipelineSettings, data_root: str, module_file: str) -
     if "://" not in data_root:
         if not os.path.isdir(data_root):
             raise ValueError(f"data_root {data_root!r} is not a folder")
-        for folder in [os.path.join(data_root, split) for split in SPLITS] if settings.presplit else [data_root]:
+        staged = spans.available(data_root)
+        if staged and not settings.spans:
+            raise ValueError(
+                f"data_root {data_root!r} holds span folders: pass a range in settings.spans and the folder "
+                "pipeline_tools.spans.stage makes (the runners and notebooks do it), not the spans themselves"
+            )
+        if settings.spans and not staged:
+            raise ValueError(f"settings.spans is {settings.spans!r} but {data_root!r} holds no span-N folder")
+        if settings.spans:
+            folders = [os.path.join(data_root, f"span-{span}") for span in staged]
+        elif settings.presplit:
+            folders = [os.path.join(data_root, split) for split in SPLITS]
+        else:
+            folders = [data_root]
+        for folder in folders:
             csv_check.check_csv_folder(folder)
     if "://" not in module_file and not os.path.isfile(module_file):
         raise ValueError(f"module_file {module_file!r} does not exist")
@@ -181,7 +247,8 @@ def eval_config(settings: PipelineSettings) -> tfma_config.EvalConfig:
 
 
 def _example_gen(settings: PipelineSettings, data_root: str) -> CsvExampleGen:
-    """CsvExampleGen over data_root: the split taken from train/ and eval/ folders, or made by hash."""
+    """CsvExampleGen over data_root: its newest span (`span-{SPAN}/*`, resolved when the run starts),
+    or all its files; the split made by hash, or taken from train/ and eval/ folders."""
     if settings.presplit:
         splits = [example_gen_pb2.Input.Split(name=split, pattern=f"{split}/*") for split in SPLITS]
         return CsvExampleGen(input_base=data_root, input_config=example_gen_pb2.Input(splits=splits))
@@ -192,15 +259,37 @@ def _example_gen(settings: PipelineSettings, data_root: str) -> CsvExampleGen:
             example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=1),
         ]
     )
-    return CsvExampleGen(input_base=data_root, output_config=example_gen_pb2.Output(split_config=split_config))
+    output_config = example_gen_pb2.Output(split_config=split_config)
+    if settings.spans:
+        span = example_gen_pb2.Input.Split(name="single_split", pattern=spans.PATTERN)
+        return CsvExampleGen(
+            input_base=data_root, input_config=example_gen_pb2.Input(splits=[span]), output_config=output_config
+        )
+    return CsvExampleGen(input_base=data_root, output_config=output_config)
 
 
-def _data_gate(settings: PipelineSettings, example_validator: ExampleValidator, statistics: Channel, schema: Channel):
+def _data_gate(settings: PipelineSettings, example_validator: ExampleValidator, served_model: Channel):
     """The gate between ExampleValidator and Transform (a container component on Vertex AI), or None."""
     if not settings.data_gate:
         return None
-    inputs = dict(anomalies=example_validator.outputs["anomalies"], statistics=statistics, schema=schema)
-    return container_data_gate(settings.vertex.image)(**inputs) if settings.vertex else DataValidationGate(**inputs)
+    validated = example_validator.inputs
+    inputs = dict(
+        anomalies=example_validator.outputs["anomalies"],
+        statistics=validated["statistics"],
+        schema=validated["schema"],
+        baseline_model=served_model,
+    )
+    if settings.vertex:
+        return container_data_gate(settings.vertex.image, settings.reference_statistics_path)(**inputs)
+    return DataValidationGate(**inputs, reference_statistics=settings.reference_statistics_path)
+
+
+def _training_statistics(settings: PipelineSettings, trainer: Trainer, statistics: Channel):
+    """AttachTrainingStatistics after the Trainer (a container component on Vertex AI)."""
+    attach = (
+        container_attach_training_statistics(settings.vertex.image) if settings.vertex else AttachTrainingStatistics
+    )
+    return attach(trained_model=trainer.outputs["model"], statistics=statistics)
 
 
 def _vertex_extensions():
@@ -235,9 +324,9 @@ def _trainer(settings: PipelineSettings, module_file: str, transform: Transform,
     )
 
 
-def _pusher(settings: PipelineSettings, trainer: Trainer, evaluator: Evaluator, serving_model_dir: str) -> Pusher:
+def _pusher(settings: PipelineSettings, model: Channel, evaluator: Evaluator, serving_model_dir: str) -> Pusher:
     """The Pusher: copies a blessed model into serving_model_dir, or deploys it to an endpoint."""
-    arguments = dict(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"])
+    arguments = dict(model=model, model_blessing=evaluator.outputs["blessing"])
     vertex = settings.vertex
     if vertex is None or vertex.endpoint is None:
         destination = pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)
@@ -295,28 +384,31 @@ def create_components(
         schema_gen = SchemaGen(statistics=statistics, infer_feature_shape=False)
     schema = schema_gen.outputs["schema"]
     example_validator = ExampleValidator(statistics=statistics, schema=schema)
-    gate = _data_gate(settings, example_validator, statistics, schema)
+    model_resolver = _latest_blessed_model_resolver()
+    gate = _data_gate(settings, example_validator, model_resolver.outputs["model"])
     transform = Transform(examples=examples, schema=schema, module_file=module_file)
     if gate is not None and not validate_only:
         transform.add_upstream_node(gate)  # Transform, and so Trainer, wait for the gate.
     trainer = _trainer(settings, module_file, transform, schema)
-    model_resolver = _latest_blessed_model_resolver()
+    training_statistics = _training_statistics(settings, trainer, statistics)
+    model = training_statistics.outputs["model"]
     evaluator = Evaluator(
         examples=examples,
-        model=trainer.outputs["model"],
+        model=model,
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config(settings),
     )
-    pusher = _pusher(settings, trainer, evaluator, serving_model_dir)
+    pusher = _pusher(settings, model, evaluator, serving_model_dir)
     return PipelineComponents(
         example_gen=example_gen,
         statistics_gen=statistics_gen,
         schema_gen=schema_gen,
         example_validator=example_validator,
+        model_resolver=model_resolver,
         data_gate=gate,
         transform=transform,
         trainer=trainer,
-        model_resolver=model_resolver,
+        training_statistics=training_statistics,
         evaluator=evaluator,
         pusher=pusher,
         endpoint_cleanup=_after_push(settings, pusher),

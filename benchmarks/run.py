@@ -32,7 +32,6 @@ sys.path.insert(0, REPO_ROOT)
 from pipeline_tools import columns  # noqa: E402
 from pipeline_tools.settings import DATA_ROOT, PipelineSettings  # noqa: E402
 
-DATA_CSV = os.path.join(DATA_ROOT, "complaints.csv")
 BEAM_HEAVY = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
 MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 
@@ -40,10 +39,12 @@ MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num
 # --- Data made at benchmark time -------------------------------------------------------------
 
 
-def read_rows(path: str = DATA_CSV) -> tuple[list[str], list[dict[str, str]]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames), list(reader)
+def read_rows(data_root: str = DATA_ROOT) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and every row of data_local's monthly spans, oldest first."""
+    from pipeline_tools import serving
+
+    rows = serving.read_rows(data_root)
+    return list(rows[0]), rows
 
 
 def write_rows(path: str, header: Sequence[str], rows: Sequence[dict[str, str]]) -> None:

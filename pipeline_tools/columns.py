@@ -34,6 +34,9 @@ CFPB_NAMES: dict[str, str] = {
     LABEL: "Consumer disputed?",
 }
 ALL: tuple[str, ...] = tuple(CFPB_NAMES)
+# The export's receipt date: it places a complaint in its span (pipeline_tools/spans.py) and is
+# not a feature.
+CFPB_DATE_RECEIVED = "Date received"
 
 # Every row has a value in these; the others are columns a CFPB export leaves blank at times.
 COMPLETE: tuple[str, ...] = (

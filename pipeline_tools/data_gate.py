@@ -1,15 +1,23 @@
 """The data gate: stops a run before Transform and Trainer when the data broke the schema or drifted.
 
-ExampleValidator compares each split's statistics with the schema and writes anomalies; the gate
-(`check_artifacts`) reads them, adds the drift of the eval split against the train split (the
-schema's drift comparators), and raises `DataValidationError` listing every feature and why.
+ExampleValidator compares each split's statistics with the schema and writes anomalies. The gate
+(`check_artifacts`) reads them and adds the drift the schema's comparators measure (L-infinity
+for categories, Jensen-Shannon divergence for the label):
+  - of the eval split against the train split;
+  - of this run's train split against the data the served model learned from: the latest
+    blessed model (the Resolver's baseline) carries those statistics (`attach_training_statistics`,
+    after the Trainer); before any model was blessed, against reference statistics committed
+    next to the curated schema.
+It prints every distance it measured and raises `DataValidationError` listing every feature over
+its threshold.
 
-This file imports nothing of the repository: on Vertex AI the gate is a container component
-whose command runs this very source in the stock TFX image (see `base_pipeline.py`), and
-locally it is a Python function component that calls `check_artifacts`.
+This file imports nothing of the repository: on Vertex AI the gate and the statistics record are
+container components whose command runs this very source in the stock TFX image (see
+`base_pipeline.py`); locally they are Python function components that call the functions below.
 """
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -23,12 +31,37 @@ FIX_HINT = (
     "Fix the data (python -m pipeline_tools.prepare_data converts a CFPB export), or, if the change is "
     "intended, remake schema/schema.pbtxt with python -m pipeline_tools.schema and review the diff."
 )
+# Where a model carries the statistics of the data it learned from (StatisticsGen's layout).
+TRAINING_STATISTICS = "training_statistics"
+_DRIFT_TYPES = {
+    anomalies_pb2.AnomalyInfo.COMPARATOR_L_INFTY_HIGH,
+    anomalies_pb2.AnomalyInfo.COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH,
+    anomalies_pb2.AnomalyInfo.COMPARATOR_NORMALIZED_ABSOLUTE_DIFFERENCE_HIGH,
+}
+
+
+class DataValidationError(RuntimeError):
+    """The data broke the schema or drifted: the run stops before Transform and Trainer."""
 
 
 def read_schema(path: str) -> schema_pb2.Schema:
     """Reads a schema.pbtxt (local or gs://)."""
     with tf.io.gfile.GFile(path) as schema_file:
         return text_format.Parse(schema_file.read(), schema_pb2.Schema())
+
+
+def _read_binary(path: str, message):
+    with tf.io.gfile.GFile(path, "rb") as binary_file:
+        message.ParseFromString(binary_file.read())
+    return message
+
+
+def read_statistics(path: str) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """Reads statistics saved as text (.pbtxt) or binary (FeatureStats.pb), local or gs://."""
+    if path.endswith(".pbtxt"):
+        with tf.io.gfile.GFile(path) as handle:
+            return text_format.Parse(handle.read(), statistics_pb2.DatasetFeatureStatisticsList())
+    return _read_binary(path, statistics_pb2.DatasetFeatureStatisticsList())
 
 
 def _reason_text(reason: anomalies_pb2.AnomalyInfo.Reason) -> str:
@@ -49,31 +82,44 @@ def describe_anomalies(anomalies: anomalies_pb2.Anomalies, where: str) -> list[s
     return lines
 
 
+def _comparators_only(schema: schema_pb2.Schema) -> schema_pb2.Schema:
+    """The schema's features that have a drift comparator, with nothing but that comparator."""
+    kept = schema_pb2.Schema()
+    for feature in schema.feature:
+        if feature.HasField("drift_comparator"):
+            copy = kept.feature.add(name=feature.name, type=feature.type)
+            copy.drift_comparator.CopyFrom(feature.drift_comparator)
+    return kept
+
+
 def drift_anomalies(
     baseline: statistics_pb2.DatasetFeatureStatisticsList,
     current: statistics_pb2.DatasetFeatureStatisticsList,
     schema: schema_pb2.Schema,
 ) -> anomalies_pb2.Anomalies:
-    """The schema's drift comparators applied to current against baseline, and nothing else."""
-    comparators_only = schema_pb2.Schema()
-    for feature in schema.feature:
-        if feature.HasField("drift_comparator"):
-            kept = comparators_only.feature.add(name=feature.name, type=feature.type)
-            kept.drift_comparator.CopyFrom(feature.drift_comparator)
-    anomalies = tfdv.validate_statistics(current, comparators_only, previous_statistics=baseline)
-    # Keep the comparator findings only; the full schema checks are ExampleValidator's.
+    """The schema's drift comparators applied to current against baseline: the findings, and
+    every distance measured (`drift_skew_info`), nothing else (the full checks are ExampleValidator's)."""
+    anomalies = tfdv.validate_statistics(current, _comparators_only(schema), previous_statistics=baseline)
     drifted = anomalies_pb2.Anomalies()
     for name, info in anomalies.anomaly_info.items():
         if any(reason.type in _DRIFT_TYPES for reason in info.reason):
             drifted.anomaly_info[name].CopyFrom(info)
+    drifted.drift_skew_info.extend(anomalies.drift_skew_info)
     return drifted
 
 
-_DRIFT_TYPES = {
-    anomalies_pb2.AnomalyInfo.COMPARATOR_L_INFTY_HIGH,
-    anomalies_pb2.AnomalyInfo.COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH,
-    anomalies_pb2.AnomalyInfo.COMPARATOR_NORMALIZED_ABSOLUTE_DIFFERENCE_HIGH,
-}
+def distances(anomalies: anomalies_pb2.Anomalies) -> list[str]:
+    """Each measured distance against its threshold, as 'product: L-infinity 0.046 (at most 0.25)'."""
+    names = {"L_INFTY": "L-infinity", "JENSEN_SHANNON_DIVERGENCE": "Jensen-Shannon divergence"}
+    lines = []
+    for info in sorted(anomalies.drift_skew_info, key=lambda info: ".".join(info.path.step)):
+        for measurement in info.drift_measurements:
+            kind = anomalies_pb2.DriftSkewInfo.Measurement.Type.Name(measurement.type)
+            lines.append(
+                f"{'.'.join(info.path.step)}: {names.get(kind, kind)} {measurement.value:.4g} "
+                f"(at most {measurement.threshold:g})"
+            )
+    return lines
 
 
 def _split_folders(artifact_uri: str) -> dict[str, str]:
@@ -85,16 +131,10 @@ def _split_folders(artifact_uri: str) -> dict[str, str]:
     }
 
 
-def _read_binary(path: str, message):
-    with tf.io.gfile.GFile(path, "rb") as binary_file:
-        message.ParseFromString(binary_file.read())
-    return message
-
-
 def read_split_statistics(statistics_uri: str) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
     """{split: statistics} of a StatisticsGen output folder (local or gs://)."""
     return {
-        split: _read_binary(os.path.join(folder, "FeatureStats.pb"), statistics_pb2.DatasetFeatureStatisticsList())
+        split: read_statistics(os.path.join(folder, "FeatureStats.pb"))
         for split, folder in sorted(_split_folders(statistics_uri).items())
     }
 
@@ -121,16 +161,63 @@ def drift_problems(
     return problems
 
 
+def served_statistics(
+    baseline_model_uri: str | None, reference_path: str
+) -> tuple[statistics_pb2.DatasetFeatureStatisticsList, str]:
+    """What new data is compared with, and its name: the training statistics the served (latest
+    blessed) model carries, or, before any model was blessed, the reference statistics."""
+    if baseline_model_uri:
+        carried = os.path.join(baseline_model_uri, TRAINING_STATISTICS)
+        if tf.io.gfile.isdir(carried):
+            return read_split_statistics(carried)["train"], "the data the served model learned from"
+    return read_statistics(reference_path), "the reference statistics (no model was served yet)"
+
+
 def schema_problems(
-    statistics: dict[str, statistics_pb2.DatasetFeatureStatisticsList], schema: schema_pb2.Schema
-) -> list[str]:
-    """The gate's verdict computed from statistics alone: each split against the schema (what
-    ExampleValidator reports), then drift against train. The notebook checks its data with it."""
+    statistics: dict[str, statistics_pb2.DatasetFeatureStatisticsList],
+    schema: schema_pb2.Schema,
+    served: tuple[statistics_pb2.DatasetFeatureStatisticsList, str] | None = None,
+) -> tuple[list[str], list[str]]:
+    """The gate's verdict computed from statistics alone (what ExampleValidator, then the gate, find):
+    each split against the schema, drift of eval against train, and of train against `served`.
+    Returns (problems, distances measured against `served`). The notebook checks its data with it."""
     problems: list[str] = []
     for split, split_statistics in statistics.items():
         anomalies = tfdv.validate_statistics(split_statistics, schema, environment="TRAINING")
         problems += describe_anomalies(anomalies, f"split {split!r}")
-    return problems + drift_problems(statistics, schema)
+    problems += drift_problems(statistics, schema)
+    measured: list[str] = []
+    if served is not None and "train" in statistics:
+        baseline, name = served
+        drifted = drift_anomalies(baseline, statistics["train"], schema)
+        problems += describe_anomalies(drifted, f"split 'train' against {name}")
+        measured = [f"against {name}:"] + [f"  {line}" for line in distances(drifted)]
+    return problems, measured
+
+
+def find_problems(
+    anomalies_uri: str,
+    statistics_uri: str,
+    schema_uri: str,
+    baseline_model_uri: str | None = None,
+    reference_path: str | None = None,
+) -> tuple[list[str], list[str]]:
+    """What the gate reports, from the artifacts' folders (local or gs://): ExampleValidator's
+    anomalies per split, drift against train, and (with reference_path) drift against the served
+    data. Returns (problems, distances measured)."""
+    problems: list[str] = []
+    for split, anomalies in read_split_anomalies(anomalies_uri).items():
+        problems += describe_anomalies(anomalies, f"split {split!r}")
+    schema = read_schema(_only_file(schema_uri))
+    statistics = read_split_statistics(statistics_uri)
+    problems += drift_problems(statistics, schema)
+    measured: list[str] = []
+    if reference_path:
+        baseline, name = served_statistics(baseline_model_uri, reference_path)
+        drifted = drift_anomalies(baseline, statistics["train"], schema)
+        problems += describe_anomalies(drifted, f"split 'train' against {name}")
+        measured = [f"against {name}:"] + [f"  {line}" for line in distances(drifted)]
+    return problems, measured
 
 
 def _only_file(folder: str) -> str:
@@ -140,45 +227,75 @@ def _only_file(folder: str) -> str:
     return os.path.join(folder, files[0])
 
 
-def find_problems(anomalies_uri: str, statistics_uri: str, schema_uri: str, baseline_split: str = "train") -> list[str]:
-    """What the gate reports: ExampleValidator's anomalies per split, then drift against train.
-
-    The URIs are the artifacts' folders (local or gs://): ExampleValidator's anomalies,
-    StatisticsGen's statistics and the schema the validator used.
-    """
-    problems: list[str] = []
-    for split, anomalies in read_split_anomalies(anomalies_uri).items():
-        problems += describe_anomalies(anomalies, f"split {split!r}")
-    schema = read_schema(_only_file(schema_uri))
-    return problems + drift_problems(read_split_statistics(statistics_uri), schema, baseline_split)
-
-
-class DataValidationError(RuntimeError):
-    """The data broke the schema or drifted: the run stops before Transform and Trainer."""
-
-
 def gate_message(problems: Sequence[str]) -> str:
     """The error the gate raises, one problem per line."""
     lines = "\n".join(f"  - {problem}" for problem in problems)
     return f"The data failed validation, so the run stops before Transform and Trainer:\n{lines}\n{FIX_HINT}"
 
 
-def check_artifacts(anomalies_uri: str, statistics_uri: str, schema_uri: str) -> None:
-    """The gate: raises DataValidationError listing every problem, or returns."""
-    problems = find_problems(anomalies_uri, statistics_uri, schema_uri)
+def check_artifacts(
+    anomalies_uri: str,
+    statistics_uri: str,
+    schema_uri: str,
+    baseline_model_uri: str | None = None,
+    reference_path: str | None = None,
+) -> None:
+    """The gate: prints the distances it measured, raises DataValidationError listing every problem."""
+    problems, measured = find_problems(anomalies_uri, statistics_uri, schema_uri, baseline_model_uri, reference_path)
+    if measured:
+        print("drift " + "\n".join(measured), flush=True)
     if problems:
         raise DataValidationError(gate_message(problems))
 
 
+def attach_training_statistics(model_uri: str, statistics_uri: str, output_uri: str) -> None:
+    """Copies a trained model and puts beside it the statistics of the data it learned from.
+
+    As InfraValidator adds warm-up requests to a model, so that a later run's gate can compare new
+    data with what the served model learned from (TRAINING_STATISTICS, StatisticsGen's layout).
+    """
+
+    def copy_tree(source: str, target: str) -> None:
+        tf.io.gfile.makedirs(target)
+        for name in tf.io.gfile.listdir(source):
+            name = name.rstrip("/")
+            path = os.path.join(source, name)
+            if tf.io.gfile.isdir(path):
+                copy_tree(path, os.path.join(target, name))
+            else:
+                tf.io.gfile.copy(path, os.path.join(target, name), overwrite=True)
+
+    copy_tree(model_uri, output_uri)
+    copy_tree(statistics_uri, os.path.join(output_uri, TRAINING_STATISTICS))
+
+
+def _uris(executor_input: dict, side: str) -> dict[str, str | None]:
+    """{key: uri of its first artifact, or None} of a Vertex AI executor input's inputs or outputs."""
+    artifacts = executor_input.get(side, {}).get("artifacts", {})
+    return {key: (listing.get("artifacts") or [{}])[0].get("uri") for key, listing in artifacts.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line of the gate, as the Vertex AI task runs it: exit status 1 on a problem."""
-    parser = argparse.ArgumentParser(description="Stops a pipeline run on data anomalies or drift.")
-    parser.add_argument("--anomalies", required=True, help="ExampleValidator's anomalies folder")
-    parser.add_argument("--statistics", required=True, help="StatisticsGen's statistics folder")
-    parser.add_argument("--schema", required=True, help="the schema folder ExampleValidator used")
+    """Command line of the two container steps, as Vertex AI runs them (executor input as JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("step", choices=["gate", "attach"])
+    parser.add_argument(
+        "--executor-input",
+        required=True,
+        help="the task's executor input as JSON, which Vertex AI puts in place of the command's last argument",
+    )
+    parser.add_argument("--reference", help="the reference statistics (gate)")
     args = parser.parse_args(argv)
+    executor_input = json.loads(args.executor_input)
+    inputs, outputs = _uris(executor_input, "inputs"), _uris(executor_input, "outputs")
+    if args.step == "attach":
+        attach_training_statistics(inputs["trained_model"], inputs["statistics"], outputs["model"])
+        print(f"model with its training statistics: {outputs['model']}")
+        return 0
     try:
-        check_artifacts(args.anomalies, args.statistics, args.schema)
+        check_artifacts(
+            inputs["anomalies"], inputs["statistics"], inputs["schema"], inputs.get("baseline_model"), args.reference
+        )
     except DataValidationError as error:
         print(error, file=sys.stderr)
         return 1

@@ -1,6 +1,8 @@
 """Runs the whole pipeline on this machine with LocalDagRunner, without a notebook.
 
     python -m pipeline_tools.local_runner --output-root outputs/pipeline_local --train-steps 1000
+    python -m pipeline_tools.local_runner --spans 201503-201511   # data_local's months up to November
+    python -m pipeline_tools.local_runner --next-span             # then December: the month after the last run's
 
 ML Metadata lives in a SQLite file under the output root and caching is on, so a second run
 with unchanged inputs reuses every component's earlier outputs. Every setting of
@@ -8,6 +10,7 @@ with unchanged inputs reuses every component's earlier outputs. Every setting of
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -36,6 +39,11 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
         help="run only ExampleGen, StatisticsGen, the schema, ExampleValidator and the gate",
     )
     parser.add_argument(
+        "--next-span",
+        action="store_true",
+        help="learn from every span up to the first one newer than the last run's (the data that arrived since)",
+    )
+    parser.add_argument(
         "--fail-if-not-blessed",
         action="store_true",
         help="exit with status 2 when the Evaluator does not bless the model (for CI and schedulers)",
@@ -51,22 +59,42 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
     return parser, parser.parse_args(argv)
 
 
+def last_trained_span(metadata_path: str) -> int:
+    """The newest span the latest ExampleGen run of this output root read (ValueError if there is none)."""
+    from pipeline_tools import metadata
+
+    for run in reversed(metadata.runs(metadata_path) if os.path.isfile(metadata_path) else []):
+        examples = run.output("CsvExampleGen", "examples")
+        if examples is not None and metadata.property_value(examples, "span"):
+            return int(metadata.property_value(examples, "span"))
+    raise ValueError(f"--next-span: no earlier run read spans into {metadata_path}; run once without it first")
+
+
 def build(arguments: argparse.Namespace):
     """The pipeline the arguments describe, with a SQLite ML Metadata store in the output root."""
     from tfx.orchestration.metadata import sqlite_metadata_connection_config
 
     import base_pipeline
+    from pipeline_tools import spans
 
     settings = settings_module.from_arguments(settings_module.PipelineSettings, arguments)
     output_root = os.path.abspath(arguments.output_root)
+    data_root = os.path.abspath(arguments.data_root)
+    metadata_path = os.path.join(output_root, "metadata.sqlite")
+    if arguments.next_span:
+        chosen = spans.next_range(spans.available(data_root), last_trained_span(metadata_path))
+        settings = dataclasses.replace(settings, spans=spans.text(chosen))
+    settings, data_root = spans.input_for(settings, data_root, output_root)
+    if settings.spans:
+        print(f"spans {settings.spans} of {os.path.abspath(arguments.data_root)}, staged in {data_root}")
     return base_pipeline.create_pipeline(
         settings,
         pipeline_root=os.path.join(output_root, "pipeline_root"),
-        data_root=os.path.abspath(arguments.data_root),
+        data_root=data_root,
         module_file=MODULE_FILE,
         serving_model_dir=os.path.join(output_root, "serving_model"),
         beam_pipeline_args=arguments.beam_args or LOCAL_BEAM_PIPELINE_ARGS,
-        metadata_connection_config=sqlite_metadata_connection_config(os.path.join(output_root, "metadata.sqlite")),
+        metadata_connection_config=sqlite_metadata_connection_config(metadata_path),
         validate_only=arguments.validate_only,
     )
 

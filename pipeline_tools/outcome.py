@@ -49,6 +49,16 @@ def _overall(eval_result, metric: str) -> float | None:
     return None
 
 
+def _allowed_decrease(eval_config) -> float | None:
+    """How much worse than the baseline the overall AUC may be, from the Evaluator's config."""
+    for spec in eval_config.metrics_specs:
+        for metric in spec.metrics:
+            for per_slice in metric.per_slice_thresholds:
+                if metric.class_name == "AUC" and per_slice.threshold.HasField("change_threshold"):
+                    return round(-per_slice.threshold.change_threshold.absolute.value, 6)
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     """The Evaluator's decision on one candidate model."""
@@ -57,6 +67,10 @@ class Verdict:
     failures: tuple[Failure, ...]
     auc: float | None
     eval_examples: int | None
+    # With a baseline (the model served before): its AUC on the same eval examples, and how much
+    # worse than it the candidate may be (the change threshold, max_auc_decrease).
+    baseline_auc: float | None = None
+    allowed_decrease: float | None = None
 
     @classmethod
     def read(cls, evaluation_uri: str) -> "Verdict":
@@ -71,14 +85,34 @@ class Verdict:
         )
         metrics = tfma.load_eval_result(evaluation_uri)
         count = _overall(metrics, "example_count")
-        return cls(validation.validation_ok, failures, _overall(metrics, "auc"), int(count) if count else None)
+        auc, change = _overall(metrics, "auc"), _overall(metrics, "auc_diff")
+        baseline_auc = auc - change if auc is not None and change is not None else None
+        return cls(
+            validation.validation_ok,
+            failures,
+            auc,
+            int(count) if count else None,
+            baseline_auc,
+            _allowed_decrease(metrics.config) if baseline_auc is not None else None,
+        )
+
+    @property
+    def compared(self) -> str:
+        """The candidate against the served model, when there was one."""
+        if self.baseline_auc is None or self.auc is None:
+            return "no model was served before: no comparison"
+        allowed = f"; at most {self.allowed_decrease:.3f} worse allowed" if self.allowed_decrease is not None else ""
+        return (
+            f"the served model scores AUC {self.baseline_auc:.3f} on the same examples: "
+            f"change {self.auc - self.baseline_auc:+.3f}{allowed}"
+        )
 
     def describe(self) -> str:
         """The decision, and for a model that was not blessed, why and what to try."""
         measured = f"AUC {self.auc:.3f} on {self.eval_examples} eval examples" if self.auc is not None else "no AUC"
         if self.blessed:
-            return f"blessed: {measured}, every threshold met"
-        lines = [f"NOT blessed: {measured}"] + [f"  - {failure.describe()}" for failure in self.failures]
+            return f"blessed: {measured}, every threshold met\n{self.compared}"
+        lines = [f"NOT blessed: {measured}", self.compared] + [f"  - {failure.describe()}" for failure in self.failures]
         lines.append(
             "What to try: more data (an eval split this small moves AUC by several points), more or fewer "
             "train_steps (the training curves show whether it stopped early or overfit), or a threshold that "
@@ -123,6 +157,14 @@ class Outcome:
 
     def write(self, path: str) -> None:
         """Saves describe() as a text file (make tutorial prints it)."""
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(self.describe() + "\n")
+        write_report(path, [("", self)])
+
+
+def write_report(path: str, runs: list[tuple[str, "Outcome"]]) -> str:
+    """Saves each run's outcome under its title ('first run, spans ...') as one text file; returns the text."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    parts = [f"{title}:\n{result.describe()}" if title else result.describe() for title, result in runs]
+    text = "\n\n".join(parts) + "\n"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return text

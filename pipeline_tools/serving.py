@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from pipeline_tools import spans
 from pipeline_tools.columns import LABEL
 
 SIGNATURE = "serving_default"
@@ -37,10 +38,17 @@ def latest_model_dir(serving_model_dir: str) -> str | None:
     return os.path.join(serving_model_dir, versions[-1]) if versions else None
 
 
-def read_rows(csv_path: str, count: int | None = None) -> list[dict[str, str]]:
-    """The first count rows of a CSV file in the tutorial's columns (all rows when count is None)."""
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        return list(itertools.islice(csv.DictReader(handle), count))
+def read_rows(path: str, count: int | None = None) -> list[dict[str, str]]:
+    """The first count rows (all when None) in the tutorial's columns of a CSV file, or of a data
+    folder's CSV files (data_local: its monthly spans, oldest first)."""
+    paths = spans.csv_paths(path) if os.path.isdir(path) else [path]
+    rows: list[dict[str, str]] = []
+    for csv_path in paths:
+        with open(csv_path, newline="", encoding="utf-8") as handle:
+            rows += itertools.islice(csv.DictReader(handle), None if count is None else count - len(rows))
+        if count is not None and len(rows) >= count:
+            break
+    return rows
 
 
 def serialize_raw_examples(rows: Sequence[dict[str, str]], schema: schema_pb2.Schema) -> list[bytes]:

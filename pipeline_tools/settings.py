@@ -21,6 +21,8 @@ from typing import Any
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE_FILE = os.path.join(REPO_ROOT, "module.py")
 CURATED_SCHEMA_FILE = os.path.join(REPO_ROOT, "schema", "schema.pbtxt")
+# What the gate compares new data with before any model was served: statistics of data_local.
+REFERENCE_STATISTICS_FILE = os.path.join(REPO_ROOT, "schema", "reference_statistics.pbtxt")
 DATA_ROOT = os.path.join(REPO_ROOT, "data_local")
 
 # Beam options of the Beam-based components (ExampleGen, StatisticsGen, Transform, Evaluator)
@@ -70,10 +72,14 @@ class PipelineSettings:
     eval_steps: int = setting(20, "eval batches of 64 the Trainer measures after each pass, for its curves")
     min_eval_auc: float = setting(0.55, "the Evaluator blesses a model only if its eval AUC reaches this")
     max_auc_decrease: float = setting(0.01, "...and only if its AUC is at most this much below the last blessed one")
+    spans: str = setting("", "which monthly spans a run learns from: 'A-B' (e.g. 201503-201511), '' all of them")
     presplit: bool = setting(False, "the data root holds train/ and eval/ folders: use that split, not a hash")
     schema_file: str = setting("", "the curated schema ImportSchemaGen reads; '' is schema/schema.pbtxt")
     infer_schema: bool = setting(False, "infer the schema with SchemaGen instead of reading schema_file")
     data_gate: bool = setting(True, "stop before Transform when the data breaks the schema or drifted")
+    reference_statistics: str = setting(
+        "", "what the gate compares data with before any model was served; '' is schema/reference_statistics.pbtxt"
+    )
     enable_cache: bool = setting(True, "reuse a component's outputs when its inputs and code did not change")
     vertex: VertexServices | None = None
 
@@ -94,11 +100,26 @@ class PipelineSettings:
         if self.schema_file and "://" not in self.schema_file:
             check(os.path.isfile(self.schema_file), f"schema_file {self.schema_file!r} does not exist")
         check(not (self.infer_schema and self.schema_file), "schema_file and infer_schema exclude each other")
+        check(
+            isinstance(self.spans, str) and (not self.spans or bool(re.fullmatch(r"\d+-\d+", self.spans.strip()))),
+            f"spans {self.spans!r}: give a range of span numbers such as '201503-201511', or '' for all",
+        )
+        check(not (self.spans and self.presplit), "spans and presplit exclude each other: a span is split by hash")
+        if self.reference_statistics and "://" not in self.reference_statistics:
+            check(
+                os.path.isfile(self.reference_statistics),
+                f"reference_statistics {self.reference_statistics!r} does not exist",
+            )
 
     @property
     def schema_path(self) -> str | None:
         """The schema ImportSchemaGen reads, or None when SchemaGen infers one."""
         return None if self.infer_schema else (self.schema_file or CURATED_SCHEMA_FILE)
+
+    @property
+    def reference_statistics_path(self) -> str:
+        """The statistics the gate compares data with until a model has been served."""
+        return self.reference_statistics or REFERENCE_STATISTICS_FILE
 
     @classmethod
     def from_namespace(cls, namespace: Mapping[str, Any], **overrides: Any) -> PipelineSettings:

@@ -84,8 +84,11 @@ def schema_rules(feature: schema_pb2.Feature, schema: schema_pb2.Schema) -> str:
         rules.append("0 or 1 (bool)")
     if feature.not_in_environment:
         rules.append("not in " + ", ".join(feature.not_in_environment))
-    if feature.HasField("drift_comparator"):
-        rules.append(f"drift at most {feature.drift_comparator.infinity_norm.threshold}")
+    comparator = feature.drift_comparator
+    if comparator.HasField("infinity_norm"):
+        rules.append(f"drift (L-infinity) at most {comparator.infinity_norm.threshold:g}")
+    if comparator.HasField("jensen_shannon_divergence"):
+        rules.append(f"drift (Jensen-Shannon) at most {comparator.jensen_shannon_divergence.threshold:g}")
     return "; ".join(rules)
 
 

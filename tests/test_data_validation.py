@@ -7,8 +7,9 @@ put in; each fault must stop the gate, and the message must name the feature and
 
 import csv
 import glob
-import itertools
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -19,8 +20,8 @@ from tfx.orchestration.metadata import sqlite_metadata_connection_config
 
 import base_pipeline
 from conftest import REPO_ROOT
-from pipeline_tools import columns, csv_check, data_gate, local_runner, schema, views
-from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings
+from pipeline_tools import columns, csv_check, data_gate, local_runner, schema, serving, spans, views
+from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, REFERENCE_STATISTICS_FILE, PipelineSettings
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
 MODULE_FILE = str(REPO_ROOT / "module.py")
@@ -28,8 +29,7 @@ SCHEMA_FILE = str(REPO_ROOT / "schema" / "schema.pbtxt")
 
 
 def _real_rows(count=600):
-    with open(os.path.join(DATA_ROOT, "complaints.csv"), newline="", encoding="utf-8") as handle:
-        return list(itertools.islice(csv.DictReader(handle), count))
+    return serving.read_rows(DATA_ROOT, count)
 
 
 def _write(path, rows, fields=None):
@@ -47,6 +47,25 @@ def _write(path, rows, fields=None):
 def test_committed_schema_is_the_curated_inference_of_the_data():
     assert data_gate.read_schema(SCHEMA_FILE) == schema.infer_and_curate(DATA_ROOT)
     assert schema.main(["--check"]) == 0
+
+
+def test_the_reference_statistics_check_compares_what_the_gate_reads(tmp_path):
+    """`schema --check` passes statistics that differ only where the gate does not look (another TFDV
+    release may write them so), and names the count and distances of statistics of other data."""
+    committed = data_gate.read_statistics(REFERENCE_STATISTICS_FILE)
+    curated = schema.read_curated()
+    assert [feature.path.step[0] for feature in committed.datasets[0].features] == schema.compared_features()
+    assert schema.statistics_differences(committed, committed, curated) == []
+    rewritten = type(committed)()
+    rewritten.CopyFrom(committed)
+    label = next(f for f in rewritten.datasets[0].features if f.path.step[0] == columns.LABEL)
+    label.num_stats.std_dev += 1e-7  # Not what a comparator reads.
+    assert rewritten != committed and schema.statistics_differences(committed, rewritten, curated) == []
+    _write(str(tmp_path / "march" / "complaints.csv"), _real_rows(138))
+    march = schema.reference_statistics(str(tmp_path / "march"))
+    differences = schema.statistics_differences(committed, march, curated)
+    assert differences[0] == "examples: 3101 committed, 138 made"
+    assert any(line.startswith("product: L-infinity ") for line in differences)
 
 
 def test_curated_schema_label_domain_environments_and_categories():
@@ -153,7 +172,8 @@ def test_a_100000_character_narrative_is_readable(tmp_path):
     rows[1]["consumer_complaint_narrative"] = ("word " * 20000)[:100000]
     _write(str(tmp_path / "long.csv"), rows)
     assert csv_check.check_csv_file(str(tmp_path / "long.csv")) == list(rows[0])
-    csv_check.check_csv_folder(DATA_ROOT)  # The committed data passes.
+    for span in spans.available(DATA_ROOT):  # The committed data passes, month by month.
+        csv_check.check_csv_folder(os.path.join(DATA_ROOT, f"span-{span}"))
 
 
 # --- The gate in a pipeline run (cases 1, 2, 4, 6, 7 and drift) -----------------------------------
@@ -220,6 +240,9 @@ RUNS = {
     ],
     "label yes": lambda rows: _every_tenth(rows, consumer_disputed="Yes"),
     "unseen and long": _unseen_and_long,
+    # Every complaint about payday loans: well-formed, every value allowed, and nothing like the
+    # data any model learned from (about 1% of data_local is about payday loans).
+    "payday loan": lambda rows: [dict(row, product="Payday loan", sub_product="") for row in rows],
 }
 
 
@@ -285,30 +308,52 @@ def _artifact(root, component, output):
     return uri
 
 
+def test_a_shifted_population_is_stopped_against_the_reference_statistics(gate_runs):
+    """Before any model was served: 'Payday loan' for every complaint passes every rule of the schema,
+    and is stopped by its distance to the reference statistics, with the feature, distance and threshold."""
+    folder, message = gate_runs["payday loan"]
+    assert message is not None, "the gate let a population of payday-loan complaints through"
+    [line] = [line for line in message.splitlines() if "against the reference statistics" in line]
+    assert "split 'train' against the reference statistics (no model was served yet), feature 'product'" in line
+    distance = float(re.search(r"distance between current and previous is ([0-9.]+)", line).group(1))
+    assert distance > 0.9 and "above the threshold 0.25" in line and "Payday loan" in line
+    assert "split 'eval' against 'train'" not in message  # Both splits are payday loans alike.
+    assert not os.path.exists(folder / "root" / "Transform")
+
+
+def _executor_input(**uris):
+    """A Vertex AI executor input naming one artifact per input key (what {{$}} becomes)."""
+    return json.dumps({"inputs": {"artifacts": {key: {"artifacts": [{"uri": uri}]} for key, uri in uris.items()}}})
+
+
 def test_the_container_gate_command_gives_the_same_verdict(gate_runs, tmp_path):
     """What the Vertex AI task runs (python -c data_gate.py's source), on real artifacts."""
-    command = base_pipeline.container_data_gate("unused-image").EXECUTOR_SPEC.command
-    assert command[:2] == ["python", "-c"]
+    command = base_pipeline.container_data_gate("unused-image", REFERENCE_STATISTICS_FILE).EXECUTOR_SPEC.command
+    assert command[:2] == ["python", "-c"] and command[3:] == [
+        "gate",
+        "--reference",
+        REFERENCE_STATISTICS_FILE,
+        "--executor-input",
+        "{{$}}",
+    ]
     for run, status, text in (("several faults", 1, "Out-of-range values"), ("unseen and long", 0, "passed")):
         root = str(gate_runs[run][0] / "root")
+        executor_input = _executor_input(
+            anomalies=_artifact(root, "ExampleValidator", "anomalies"),
+            statistics=_artifact(root, "StatisticsGen", "statistics"),
+            schema=_artifact(root, "ImportSchemaGen", "schema"),
+        )
         result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                command[2],
-                "--anomalies",
-                _artifact(root, "ExampleValidator", "anomalies"),
-                "--statistics",
-                _artifact(root, "StatisticsGen", "statistics"),
-                "--schema",
-                _artifact(root, "ImportSchemaGen", "schema"),
-            ],
+            [sys.executable, *command[1:-1], executor_input],
             capture_output=True,
             text=True,
             cwd=str(tmp_path),  # Not the repo: the source must stand alone.
         )
         assert result.returncode == status, result.stderr[-2000:]
         assert text in (result.stdout + result.stderr)
+        # Before any model was served: the distances to the reference statistics, each with its threshold.
+        assert "drift against the reference statistics (no model was served yet):" in result.stdout
+        assert "  product: L-infinity " in result.stdout and "(at most 0.25)" in result.stdout
 
 
 def test_the_local_runner_stops_before_transform_and_exits_1(tmp_path, capsys):
@@ -345,7 +390,9 @@ def test_schema_comparison_says_each_schemas_rules_in_words():
     table = views.schema_comparison({"inferred": inferred, "curated": curated})
     assert list(table.columns) == ["inferred", "curated"] and len(table) == 11
     assert table.loc["product", "inferred"] == "every row; only the 2 values seen"
-    assert table.loc["product", "curated"] == "every row; drift at most 0.25"
-    assert table.loc["consumer_disputed", "curated"] == "every row; integers 0..1; not in SERVING"
-    assert table.loc["timely_response", "curated"] == "every row; closed: No, Yes"
+    assert table.loc["product", "curated"] == "every row; drift (L-infinity) at most 0.25"
+    assert table.loc["consumer_disputed", "curated"] == (
+        "every row; integers 0..1; not in SERVING; drift (Jensen-Shannon) at most 0.02"
+    )
+    assert table.loc["timely_response", "curated"] == "every row; closed: No, Yes; drift (L-infinity) at most 0.1"
     assert table.loc["zip_code", "inferred"] == "(absent)" and table.loc["zip_code", "curated"] == "may be blank"

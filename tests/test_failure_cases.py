@@ -1,32 +1,37 @@
-"""What the pipeline survives and refuses, on one output root and three LocalDagRunner runs:
+"""What the pipeline survives and refuses, on one output root and five LocalDagRunner runs:
 
-1. killed (SIGKILL) while the Trainer trains (case 10);
+1. killed (SIGKILL) while the Trainer trains (case 10), learning from 2015-03 to 2015-11;
 2. the same command again: everything upstream of the Trainer comes from the cache, the run
    completes, and nothing the killed Trainer half-wrote is used; its model is blessed and pushed;
 3. a model trained for one step: not blessed, not pushed, the serving folder keeps the good one
-   (case 9).
+   (case 9);
+4. `--next-span`: December arrives; the gate compares it with the data the served model learned
+   from and prints the distances, the Evaluator compares the new model with the served one;
+5. every complaint about payday loans, checked with `--validate-only`: stopped, against the data
+   the served model learned from.
 The pushed model then answers raw examples with categories it never saw and a 100,000-character
-narrative (cases 6 and 7 at serving time).
+narrative (cases 6 and 7 at serving time), and the lineage read from ML Metadata lists each model.
 """
 
+import csv
 import glob
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 
 import base_pipeline
-from conftest import REPO_ROOT
-from pipeline_tools import local_runner, metadata, outcome, schema, serving
-from pipeline_tools.settings import PipelineSettings
+from conftest import REPO_ROOT, staged_data_local
+from pipeline_tools import lineage, local_runner, metadata, outcome, schema, serving
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
 # Everything the Trainer waits for, as base_pipeline builds it (the order is test_pipeline's).
 _COMPONENTS = base_pipeline.create_components(
-    PipelineSettings(), DATA_ROOT, str(REPO_ROOT / "module.py"), "/tmp/unused"
+    *staged_data_local(tempfile.mkdtemp(prefix="staged-")), str(REPO_ROOT / "module.py"), "/tmp/unused"
 )
 UPSTREAM_OF_TRAINER = [component.id for component in _COMPONENTS.validation_stage() + [_COMPONENTS.transform]]
 
@@ -52,7 +57,7 @@ def three_runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs")
     output_root = str(folder / "run")
     common = ["--data-root", DATA_ROOT, "--output-root", output_root, "--eval-steps", "5", "--min-eval-auc", "0.5"]
-    good = [*common, "--train-steps", "300"]
+    good = [*common, "--spans", "201503-201511", "--train-steps", "300"]
 
     with open(folder / "killed.log", "wb") as log:
         process = subprocess.Popen(
@@ -76,8 +81,35 @@ def three_runs(tmp_path_factory):
     assert local_runner.main(good) == 0
     pushed_first = sorted(os.listdir(os.path.join(output_root, "serving_model")))
     # The worse model is an outcome, and with --fail-if-not-blessed a failing exit status for CI.
-    assert local_runner.main([*common, "--train-steps", "1", "--fail-if-not-blessed"]) == 2
+    assert local_runner.main([*common, "--spans", "201503-201511", "--train-steps", "1", "--fail-if-not-blessed"]) == 2
     return output_root, killed_models, pushed_first
+
+
+@pytest.fixture(scope="module")
+def later_runs(three_runs, tmp_path_factory):
+    """Runs 4 and 5 on the same output root: (next span's status and output, payday's status and output)."""
+    output_root = three_runs[0]
+    common = ["--output-root", output_root, "--eval-steps", "5", "--min-eval-auc", "0.5", "--train-steps", "300"]
+    next_span = _captured(local_runner.main, ["--data-root", DATA_ROOT, *common, "--next-span"])
+    payday = tmp_path_factory.mktemp("payday")
+    rows = [dict(row, product="Payday loan", sub_product="") for row in serving.read_rows(DATA_ROOT, 300)]
+    with open(payday / "complaints.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    stopped = _captured(local_runner.main, ["--data-root", str(payday), *common, "--validate-only"])
+    return next_span, stopped
+
+
+def _captured(function, argv):
+    """(exit status, what it printed to stdout and stderr) of a runner's main."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = function(argv)
+    return status, out.getvalue() + err.getvalue()
 
 
 def test_the_killed_run_stopped_in_the_trainer(three_runs):
@@ -94,7 +126,9 @@ def test_the_rerun_takes_upstream_from_the_cache_and_trains_again(three_runs):
     states, runs = _runs(output_root)
     rerun = states[1]
     for name in UPSTREAM_OF_TRAINER:
-        assert rerun[name] == ["CACHED"], name
+        # A resolver is an ML Metadata query: it runs every time, nothing to cache.
+        expected = "COMPLETE" if name == _COMPONENTS.model_resolver.id else "CACHED"
+        assert rerun[name] == [expected], name
     assert rerun["Trainer"] == ["COMPLETE"]
     [evaluated_model] = runs[1].execution("Evaluator").inputs["model"]  # What the Evaluator judged.
     evaluated = evaluated_model.uri
@@ -138,3 +172,34 @@ def test_the_pushed_model_scores_unseen_categories_and_a_huge_narrative(three_ru
     values = serving.predict(signature, [unseen, huge, empty], schema.read_curated())
     assert values.shape == (3,)
     assert all(0.0 < value < 1.0 for value in values)
+
+
+def test_the_next_span_is_checked_against_the_served_models_data_and_judged_against_it(three_runs, later_runs):
+    output_root = three_runs[0]
+    (status, text), _ = later_runs
+    assert status == 0, text[-3000:]
+    assert "spans 201503-201512 of " in text  # --next-span: every month up to the one after the last run's.
+    assert "drift against the data the served model learned from:" in text
+    assert "  product: L-infinity " in text and "(at most 0.25)" in text
+    assert "the served model scores AUC " in text and "at most 0.010 worse allowed" in text
+    models = lineage.models(os.path.join(output_root, "metadata.sqlite"))
+    served, worse, newest = models[:3]
+    assert served.months == worse.months == tuple(range(201503, 201512))
+    assert newest.months == tuple(range(201503, 201513)) and newest.gate == "passed"
+    assert served.verdict.blessed and served.pushed_version and not worse.verdict.blessed and not worse.pushed_version
+    assert newest.verdict.baseline_auc is not None
+    pushed = sorted(os.listdir(os.path.join(output_root, "serving_model")))
+    assert pushed == sorted(v for v in (served.pushed_version, newest.pushed_version) if v)
+
+
+def test_a_shifted_population_after_a_first_run_is_stopped_against_the_served_models_data(three_runs, later_runs):
+    output_root = three_runs[0]
+    _, (status, text) = later_runs
+    assert status == 1
+    [line] = [line for line in text.splitlines() if "against the data the served model learned from, feature" in line]
+    assert "feature 'product'" in line and "above the threshold 0.25" in line and "Payday loan" in line
+    stopped = lineage.models(os.path.join(output_root, "metadata.sqlite"))[-1]
+    assert stopped.gate == "stopped the run" and stopped.model_uri is None and stopped.rows["train"] > 200
+    table = lineage.table(os.path.join(output_root, "metadata.sqlite"))
+    assert list(table["gate"]) == ["passed", "passed", "passed", "stopped the run"]
+    assert list(table["blessed"])[:2] == ["yes", "no"] and table["model"].iloc[-1] == "none: the gate stopped the run"

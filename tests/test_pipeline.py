@@ -1,5 +1,8 @@
 """base_pipeline.py: the components, their order and wiring, and the checks of its inputs."""
 
+import dataclasses
+import tempfile
+
 import pytest
 from google.protobuf import json_format
 from tensorflow_model_analysis.proto import config_pb2 as tfma_config
@@ -7,18 +10,21 @@ from tfx.orchestration.metadata import sqlite_metadata_connection_config
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 
 import base_pipeline
-from conftest import REPO_ROOT
-from pipeline_tools.settings import CURATED_SCHEMA_FILE, PipelineSettings
+from conftest import REPO_ROOT, staged_data_local
+from pipeline_tools import spans
+from pipeline_tools.settings import CURATED_SCHEMA_FILE, REFERENCE_STATISTICS_FILE, PipelineSettings
 
-DATA_ROOT = str(REPO_ROOT / "data_local")
 MODULE_FILE = str(REPO_ROOT / "module.py")
-TEACHING = PipelineSettings(infer_schema=True, data_gate=False)  # The local notebook's variant.
+# data_local's spans staged as the runners stage them: one span, span-201512, holding ten months.
+DEFAULTS, DATA_ROOT = staged_data_local(tempfile.mkdtemp(prefix="staged-"))
+TEACHING = dataclasses.replace(DEFAULTS, infer_schema=True, data_gate=False)  # The local notebook's variant.
 
 
-DEFAULTS = PipelineSettings()
-
-
-def _pipeline(tmp_path, settings=DEFAULTS, **paths):
+def _pipeline(tmp_path, settings=None, **paths):
+    """The pipeline over the staged spans (the settings get their range), or over paths['data_root']."""
+    settings = settings or PipelineSettings()
+    if "data_root" not in paths:
+        settings = dataclasses.replace(settings, spans=DEFAULTS.spans)
     arguments = dict(
         pipeline_root=str(tmp_path / "root"),
         data_root=DATA_ROOT,
@@ -45,10 +51,11 @@ EXPECTED_ORDER = [
     "StatisticsGen",
     "ImportSchemaGen",
     "ExampleValidator",
+    "latest_blessed_model_resolver",
     "DataValidationGate",
     "Transform",
     "Trainer",
-    "latest_blessed_model_resolver",
+    "AttachTrainingStatistics",
     "Evaluator",
     "Pusher",
 ]
@@ -58,16 +65,17 @@ TEACHING_ORDER = [
     "StatisticsGen",
     "SchemaGen",
     "ExampleValidator",
+    "latest_blessed_model_resolver",
     "Transform",
     "Trainer",
-    "latest_blessed_model_resolver",
+    "AttachTrainingStatistics",
     "Evaluator",
     "Pusher",
 ]
 
 
 def test_components_in_order(tmp_path):
-    components = base_pipeline.create_components(PipelineSettings(), DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"))
+    components = base_pipeline.create_components(DEFAULTS, DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"))
     assert [component.id for component in components.in_order()] == EXPECTED_ORDER
     teaching = base_pipeline.create_components(TEACHING, DATA_ROOT, MODULE_FILE, str(tmp_path / "serving"))
     assert [component.id for component in teaching.in_order()] == TEACHING_ORDER
@@ -110,11 +118,35 @@ def test_wiring(tmp_path):
     assert _producer(c["Trainer"], "schema") == "ImportSchemaGen"
     assert _producer(c["Trainer"], "examples") == "Transform"
     assert _producer(c["Trainer"], "transform_graph") == "Transform"
-    assert _producer(c["Evaluator"], "model") == "Trainer"
+    # The served model's data: the gate compares with what the latest blessed model learned from.
+    assert _producer(c["DataValidationGate"], "baseline_model") == "latest_blessed_model_resolver"
+    assert c["DataValidationGate"].exec_properties["reference_statistics"] == REFERENCE_STATISTICS_FILE
+    # The trained model leaves with the statistics of its training data, for the next run's gate.
+    assert _producer(c["AttachTrainingStatistics"], "trained_model") == "Trainer"
+    assert _producer(c["AttachTrainingStatistics"], "statistics") == "StatisticsGen"
+    assert _producer(c["Evaluator"], "model") == "AttachTrainingStatistics"
     assert _producer(c["Evaluator"], "baseline_model") == "latest_blessed_model_resolver"
     assert _producer(c["Evaluator"], "examples") == "CsvExampleGen"
-    assert _producer(c["Pusher"], "model") == "Trainer"
+    assert _producer(c["Pusher"], "model") == "AttachTrainingStatistics"
     assert _producer(c["Pusher"], "model_blessing") == "Evaluator"
+
+
+def test_spans_are_read_with_a_span_pattern(tmp_path):
+    """The staged range is one span, span-<newest month>, that {SPAN} resolves to when the run starts."""
+    assert DEFAULTS.spans == "201503-201512"
+    assert spans.available(DATA_ROOT) == [201512]
+    assert spans.staged_spans(DATA_ROOT) == list(range(201503, 201513))
+    example_gen = _pipeline(tmp_path).components[0]
+    assert example_gen.exec_properties["input_base"] == DATA_ROOT
+    splits = _proto(example_gen, "input_config", example_gen_pb2.Input()).splits
+    assert [(split.name, split.pattern) for split in splits] == [("single_split", "span-{SPAN}/*")]
+    hashed = _proto(example_gen, "output_config", example_gen_pb2.Output()).split_config.splits
+    assert [(split.name, split.hash_buckets) for split in hashed] == [("train", 9), ("eval", 1)]
+    # Span folders are not read as they are: the runners stage a range first.
+    with pytest.raises(ValueError, match="holds span folders: pass a range in settings.spans"):
+        _pipeline(tmp_path, PipelineSettings(), data_root=str(REPO_ROOT / "data_local"))
+    with pytest.raises(ValueError, match="holds no span-N folder"):
+        _pipeline(tmp_path, PipelineSettings(spans="201503-201504"), data_root=str(tmp_path))
 
 
 def test_parameters_reach_the_components(tmp_path):
@@ -238,4 +270,4 @@ def test_presplit_data_keeps_its_own_train_and_eval(tmp_path):
     with pytest.raises(ValueError, match="eval' holds no .csv file"):
         _pipeline(tmp_path, presplit, data_root=str(data))
     with pytest.raises(ValueError, match="train' is not a folder"):
-        _pipeline(tmp_path, presplit, data_root=DATA_ROOT)
+        _pipeline(tmp_path, presplit, data_root=str(REPO_ROOT / "schema"))

@@ -194,10 +194,15 @@ def test_committed_data_is_the_converted_shared_sample(tmp_path):
     source = REPO_ROOT.parent / "shared" / "data" / "cfpb" / "complaints_2015.csv"
     if not source.exists():
         pytest.skip("the shared CFPB sample is not beside this checkout")
-    target = tmp_path / "complaints.csv"
-    summary = prepare_data.prepare(str(source), str(target))
+    target = tmp_path / "data_local"
+    summary = prepare_data.prepare(str(source), str(target), spans="month")
     assert summary.written == 3101 and summary.disputed == 688
-    assert target.read_bytes() == (REPO_ROOT / "data_local" / "complaints.csv").read_bytes()
+    committed = REPO_ROOT / "data_local"
+    made = sorted(path.relative_to(target) for path in target.rglob("*") if path.is_file())
+    assert made == sorted(path.relative_to(committed) for path in committed.rglob("*") if path.is_file())
+    assert [str(path) for path in made][:2] == ["span-201503/complaints.csv", "span-201504/complaints.csv"]
+    for path in made:
+        assert (target / path).read_bytes() == (committed / path).read_bytes(), path
 
 
 def test_an_extra_column_a_huge_narrative_and_new_categories_pass_through(tmp_path):
@@ -214,3 +219,51 @@ def test_an_extra_column_a_huge_narrative_and_new_categories_pass_through(tmp_pa
     assert list(rows[0]) == list(columns.ALL)  # The extra column is not carried over.
     assert rows[1]["consumer_complaint_narrative"] == huge.strip()
     assert rows[1]["product"] == "Cryptocurrency"
+
+
+def _dated(date, narrative):
+    row = cfpb_row(narrative=narrative)
+    row[0] = date
+    return row
+
+
+def test_spans_by_month_and_quarter_follow_the_date_received(tmp_path):
+    """`Date received` places each complaint in its span (ISO or US dates) and is not a column of the output."""
+    rows = [
+        _dated("2015-03-19", "March one"),
+        _dated("03/31/2015", "March two"),
+        _dated("2015-04-01", "April"),
+        _dated("2015-12-30", "December"),
+    ]
+    write_csv(tmp_path / "export.csv", CFPB_HEADER, rows)
+    summary = prepare_data.prepare(str(tmp_path / "export.csv"), str(tmp_path / "months"), spans="month")
+    assert summary.spans == {201503: 2, 201504: 1, 201512: 1}
+    assert sorted(path.name for path in (tmp_path / "months").iterdir()) == [
+        "span-201503",
+        "span-201504",
+        "span-201512",
+    ]
+    march = read_output(tmp_path / "months" / "span-201503" / "complaints.csv")
+    assert [row["consumer_complaint_narrative"] for row in march] == ["March one", "March two"]
+    assert list(march[0]) == list(columns.ALL)  # The date chose the folder; it is not a feature.
+    prepare_data.prepare(str(tmp_path / "export.csv"), str(tmp_path / "quarters"), spans="quarter")
+    assert sorted(path.name for path in (tmp_path / "quarters").iterdir()) == ["span-20151", "span-20152", "span-20154"]
+
+
+def test_a_record_without_a_date_is_rejected_and_a_failed_conversion_keeps_the_old_spans(tmp_path):
+    write_csv(tmp_path / "export.csv", CFPB_HEADER, [_dated("2015-05-02", "fine"), _dated("soon", "no date")])
+    summary = prepare_data.prepare(str(tmp_path / "export.csv"), str(tmp_path / "spans"), spans="month")
+    assert summary.written == 1
+    assert [r.reason for r in summary.rejected] == ["Date received 'soon' is not a date such as 2015-03-19"]
+    before = (tmp_path / "spans" / "span-201505" / "complaints.csv").read_bytes()
+    write_csv(tmp_path / "bad.csv", CFPB_HEADER, [_dated("2015-06-02", "x"), _dated("later", "y")])
+    with pytest.raises(prepare_data.DataPreparationError, match="malformed record"):
+        prepare_data.prepare(str(tmp_path / "bad.csv"), str(tmp_path / "spans"), spans="month", strict=True)
+    assert sorted(path.name for path in (tmp_path / "spans").iterdir()) == ["span-201505"]
+    assert (tmp_path / "spans" / "span-201505" / "complaints.csv").read_bytes() == before
+    without_dates = [name for name in CFPB_HEADER if name != "Date received"]
+    write_csv(tmp_path / "nodate.csv", without_dates, [cfpb_row()[1:]])
+    with pytest.raises(prepare_data.DataPreparationError, match=r"missing CFPB column\(s\) \['Date received'\]"):
+        prepare_data.prepare(str(tmp_path / "nodate.csv"), str(tmp_path / "other"), spans="month")
+    with pytest.raises(prepare_data.DataPreparationError, match="spans must be one of"):
+        prepare_data.prepare(str(tmp_path / "export.csv"), str(tmp_path / "other"), spans="week")

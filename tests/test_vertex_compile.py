@@ -13,13 +13,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import tfx
 from tfx.v1.extensions import google_cloud_ai_platform as VERTEX
 
 import base_pipeline
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, staged_data_local
 from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings, VertexServices
 from pipeline_tools.vertex import blueprint as blueprints
 from pipeline_tools.vertex import endpoint, runner, staging, undeploy
@@ -66,10 +67,11 @@ def compiled(request, tmp_path_factory):
 
 def _local_dependencies():
     """Each local component's upstream components, from the pipeline LocalDagRunner runs."""
+    settings, data_root = staged_data_local(tempfile.mkdtemp(prefix="staged-"))
     pipeline = base_pipeline.create_pipeline(
-        PipelineSettings(),
+        settings,
         pipeline_root="/tmp/unused",
-        data_root=DATA_DIR,
+        data_root=data_root,
         module_file=MODULE_FILE,
         serving_model_dir="/tmp/unused",
     )
@@ -109,8 +111,8 @@ def test_every_image_is_the_installed_tfx(compiled):
     images = {executor["container"]["image"] for executor in executors if "container" in executor}
     assert images == {f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"}
     cleanup = "UndeployIdleModels" in blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
-    # The ten components minus the Resolver, plus the clean-up step with an endpoint.
-    assert len([executor for executor in executors if "container" in executor]) == 9 + cleanup
+    # The eleven components minus the Resolver, plus the clean-up step with an endpoint.
+    assert len([executor for executor in executors if "container" in executor]) == 10 + cleanup
 
 
 def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(compiled):
@@ -121,29 +123,43 @@ def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(co
         "ExampleValidator",
         "ImportSchemaGen",
         "StatisticsGen",
+        "latest_blessed_model_resolver-model-resolver",  # The served model, whose data it compares with.
     ]
     container = blueprints.executor(blueprint, "DataValidationGate")["container"]
     assert container["image"] == TFX_IMAGE
     # The same interpreter TFX's own components start in that image (python -m tfx...).
     assert container["command"][0] == blueprints.executor(blueprint, "Transform")["container"]["command"][0]
-    # The command carries data_validation.py as it is: the stock image needs nothing of ours.
+    # The command carries data_gate.py as it is: the stock image needs nothing of ours. It reads its
+    # artifacts from the executor input, and the reference statistics from their uploaded copy.
     assert container["command"][:3] == ["python", "-c", (REPO_ROOT / "pipeline_tools" / "data_gate.py").read_text()]
-    assert container["command"][3:] == [
-        "--anomalies",
-        "{{$.inputs.artifacts['anomalies'].uri}}",
-        "--statistics",
-        "{{$.inputs.artifacts['statistics'].uri}}",
-        "--schema",
-        "{{$.inputs.artifacts['schema'].uri}}",
-    ]
+    assert container["command"][3:] == ["gate", "--reference", inputs.reference_statistics, "--executor-input", "{{$}}"]
+    assert inputs.reference_statistics.startswith(f"{settings.gcs_root}/reference/")
+    attach = blueprints.executor(blueprint, "AttachTrainingStatistics")["container"]
+    assert attach["command"][3:] == ["attach", "--executor-input", "{{$}}"] and attach["image"] == TFX_IMAGE
     assert blueprints.task_parameters(blueprint, "ImportSchemaGen")["schema_file"] == inputs.schema_file
     row = {row["task"]: row for row in blueprints.summarize(blueprint)}["DataValidationGate"]
     assert row["runs"].startswith("python -c <") and row["image"] == TFX_IMAGE
 
 
+def test_sources_carried_in_commands_hold_no_placeholder(compiled):
+    """Vertex AI fills {{$...}} placeholders anywhere in a command, the Python source it carries included."""
+    _, _, _, _, blueprint = compiled
+    for name, executor in blueprint["pipelineSpec"]["deploymentSpec"]["executors"].items():
+        command = executor.get("container", {}).get("command", [])
+        if command[:2] == ["python", "-c"]:
+            assert "{{" not in command[2], name
+            assert command[-1] == "{{$}}" or "{{" not in " ".join(command[3:]), name
+
+
 def test_inputs_point_at_the_uploaded_copies(compiled):
     _, settings, inputs, _, blueprint = compiled
-    assert blueprints.task_parameters(blueprint, "CsvExampleGen")["input_base"] == inputs.data_root
+    # The spans: one folder per uploaded range; {SPAN} is resolved to the newest when each run starts.
+    assert inputs.data_root == f"{settings.gcs_root}/spans" and inputs.spans == "201503-201512"
+    example_gen = blueprints.task_parameters(blueprint, "CsvExampleGen")
+    assert example_gen["input_base"] == inputs.data_root
+    assert example_gen["input_config"] == {"splits": [{"name": "single_split", "pattern": "span-{SPAN}/*"}]}
+    data = [item.destination for item in inputs.uploads if item.source.endswith("complaints.csv")]
+    assert data[0] == f"{settings.gcs_root}/spans/span-201512/201503.csv" and len(data) == 10
     for task in ("Transform", "Trainer"):
         assert blueprints.task_parameters(blueprint, task)["module_file"] == inputs.module_file
     assert blueprint["runtimeConfig"]["gcsOutputDirectory"] == settings.pipeline_root
@@ -263,7 +279,14 @@ def test_upload_paths_follow_the_contents(tmp_path):
     module_file.write_text("# v1\n")
     settings = VertexSettings()
     first = staging.plan_uploads(settings, str(data), str(module_file))
-    assert [os.path.basename(item.source) for item in first.uploads] == ["a.csv", "module.py", "schema.pbtxt"]
+    assert [os.path.basename(item.source) for item in first.uploads] == [
+        "a.csv",
+        "module.py",
+        "schema.pbtxt",
+        "reference_statistics.pbtxt",
+    ]
+    assert first.reference_statistics.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/reference/")
+    assert first.spans == ""  # A plain folder: uploaded as it is, to a folder named by its contents.
     assert first.schema_file.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/schema/")
     assert first.schema_file.endswith("/schema.pbtxt")
     assert first.data_root.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/data/")
@@ -583,7 +606,7 @@ def test_command_line_dry_run_and_refusal(tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "DRY RUN" in out and "would upload" in out and "11 tasks" in out
+    assert "DRY RUN" in out and "would upload" in out and "12 tasks" in out
     blueprint = json.loads((tmp_path / "cfpb-consumer-disputes.json").read_text())
     assert (
         "--runner=DataflowRunner"

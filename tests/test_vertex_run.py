@@ -8,9 +8,9 @@ AI calls it.
 """
 
 import csv
-import itertools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,22 +22,20 @@ import vertex_stand_in
 
 import base_pipeline
 from conftest import REPO_ROOT
-from pipeline_tools import columns, serving
+from pipeline_tools import columns, outcome, serving
 from pipeline_tools.schema import read_curated
 from pipeline_tools.settings import CURATED_SCHEMA_FILE, MODULE_FILE, PipelineSettings
 from pipeline_tools.vertex import endpoint, runner, staging
 from pipeline_tools.vertex.settings import VertexSettings
 
-ROWS = 600
 SERVER = REPO_ROOT / "pipeline_tools" / "vertex" / "containers" / "serving" / "prediction_server.py"
 AFTER_THE_GATE = ("Transform", "Trainer", "Evaluator", "Pusher")
 
 
 def _write_rows(path, count, drop=None):
-    with open(REPO_ROOT / "data_local" / "complaints.csv", newline="", encoding="utf-8") as source:
-        reader = csv.DictReader(source)
-        fields = [name for name in reader.fieldnames if name != drop]
-        rows = [{name: row[name] for name in fields} for row in itertools.islice(reader, count)]
+    rows = serving.read_rows(str(REPO_ROOT / "data_local"), count)
+    fields = [name for name in rows[0] if name != drop]
+    rows = [{name: row[name] for name in fields} for row in rows]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as target:
         writer = csv.DictWriter(target, fields, lineterminator="\n")
@@ -55,11 +53,10 @@ def _execute(folder, stand_in, run):
 
 
 @pytest.fixture(scope="module")
-def plain_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("vertex_plain")
-    _write_rows(folder / "data" / "complaints.csv", ROWS)
-    blueprint, result = _execute(folder, vertex_stand_in.StandIn(str(folder / "runs")), "run-1")
-    return folder, blueprint, result
+def plain_run(scheduled_runs):
+    """(folder, blueprint, result) of the first run of the blueprint (below), with the data it read in folder/data."""
+    folder, blueprint, first, _ = scheduled_runs
+    return folder, blueprint, first
 
 
 def test_every_task_runs_in_dependency_order_and_succeeds(plain_run):
@@ -99,8 +96,12 @@ def test_each_task_writes_the_artifact_types_local_dag_runner_writes(plain_run):
     [examples] = outputs["CsvExampleGen"]["examples"]
     assert sorted(os.listdir(examples.uri)) == ["Split-eval", "Split-train"]
     assert json.loads(examples.metadata["split_names"]) == ["train", "eval"]
-    [model] = outputs["Trainer"]["model"]
+    [trained] = outputs["Trainer"]["model"]
+    assert os.path.isfile(os.path.join(trained.uri, "Format-Serving", "saved_model.pb"))
+    # What the Evaluator judges and the Pusher pushes: the model with its training data's statistics.
+    [model] = outputs["AttachTrainingStatistics"]["model"]
     assert os.path.isfile(os.path.join(model.uri, "Format-Serving", "saved_model.pb"))
+    assert sorted(os.listdir(os.path.join(model.uri, "training_statistics"))) == ["Split-eval", "Split-train"]
     [blessing] = outputs["Evaluator"]["blessing"]
     assert os.listdir(blessing.uri) == ["BLESSED"] and blessing.metadata["blessed"] == 1
     assert blessing.metadata["current_model_id"] == model.name  # What a second run's resolver looks up.
@@ -126,6 +127,65 @@ def test_a_missing_column_fails_the_gate_task_and_nothing_after_it_runs(tmp_path
     assert {name: result.state(name) for name in AFTER_THE_GATE} == {name: "SKIPPED" for name in AFTER_THE_GATE}
     assert result.state("ExampleValidator") == "SUCCEEDED"
     assert not (tmp_path / "serving_model").exists()
+
+
+def _upload_window(bucket, months, rows_per_month=120):
+    """What `runner --upload-data` puts on Cloud Storage: the range as span-<newest>/<month>.csv."""
+    for month in months:
+        rows = serving.read_rows(str(REPO_ROOT / "data_local" / f"span-{month}"), rows_per_month)
+        _write(bucket / "spans" / f"span-{months[-1]}" / f"{month}.csv", rows)
+
+
+def _write(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as target:
+        writer = csv.DictWriter(target, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def scheduled_runs(tmp_path_factory):
+    """One blueprint, compiled once, run twice as a schedule runs it: a month of data uploaded in between."""
+    folder = tmp_path_factory.mktemp("vertex_spans")
+    _upload_window(folder, [201503, 201504, 201505])
+    _write(folder / "data" / "complaints.csv", serving.read_rows(str(folder / "spans" / "span-201505")))
+    settings = VertexSettings(pipeline=PipelineSettings(train_steps=60, eval_steps=3, min_eval_auc=0.0))
+    inputs = staging.GcsInputs(
+        str(folder / "spans"), MODULE_FILE, CURATED_SCHEMA_FILE, uploads=[], spans="201503-201505"
+    )
+    where = runner.Destinations(str(folder / "pipeline_root"), str(folder / "serving_model"))
+    blueprint = runner.compile_pipeline(settings, inputs, str(folder / "blueprint.json"), where)
+    stand_in = vertex_stand_in.StandIn(str(folder / "runs"))
+    first = stand_in.run(blueprint, "scheduled-1")
+    _upload_window(folder, [201503, 201504, 201505, 201506])
+    second = stand_in.run(blueprint, "scheduled-2")
+    return folder, blueprint, first, second
+
+
+def test_a_scheduled_run_reads_the_newest_span_and_checks_it_against_the_served_models_data(scheduled_runs):
+    _, _, first, second = scheduled_runs
+    for result in (first, second):
+        failed = {name: task.log[-3000:] for name, task in result.tasks.items() if task.state != "SUCCEEDED"}
+        assert not failed
+    # CsvExampleGen's driver resolved {SPAN} when each run started: the same blueprint, newer data.
+    spans = [run.outputs["CsvExampleGen"]["examples"][0].metadata["custom:span"] for run in (first, second)]
+    assert spans == [
+        201505,
+        201506,
+    ]
+    assert "drift against the reference statistics (no model was served yet):" in first.tasks["DataValidationGate"].log
+    gate = second.tasks["DataValidationGate"].log
+    assert "drift against the data the served model learned from:" in gate
+    assert re.search(r"  product: L-infinity [0-9.e-]+ \(at most 0\.25\)", gate)
+    # The Evaluator judged the new model against the first run's, which the resolver found.
+    [served] = first.outputs["AttachTrainingStatistics"]["model"]
+    assert [model.uri for model in second.outputs["latest_blessed_model_resolver-model-resolver"]["model"]] == [
+        served.uri
+    ]
+    [evaluation] = second.outputs["Evaluator"]["evaluation"]
+    verdict = outcome.Verdict.read(evaluation.uri)
+    assert verdict.baseline_auc is not None and verdict.allowed_decrease == pytest.approx(0.01)
 
 
 def _free_port():

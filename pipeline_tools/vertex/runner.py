@@ -4,11 +4,12 @@
     python -m pipeline_tools.vertex.runner --project my-project --bucket my-bucket \\
         --service-account pipelines@my-project.iam.gserviceaccount.com --submit --wait
     python -m pipeline_tools.vertex.runner --project my-project ... --delete-endpoint   # stop paying for it
+    python -m pipeline_tools.vertex.runner --project my-project ... --schedule          # runs on a cron
 
 The pipeline is `base_pipeline.create_pipeline`, the one the local notebook runs; only its
 settings differ. A run has four steps: check the settings, upload the data and module.py to
 Cloud Storage (`staging`), compile the pipeline to a JSON blueprint with KubeflowV2DagRunner,
-and submit that blueprint as an `aiplatform.PipelineJob`.
+and submit that blueprint as an `aiplatform.PipelineJob`, or put it on a schedule (`schedule`).
 
 A dry run does everything that needs no network: it checks, plans the uploads, compiles,
 validates the blueprint and builds the PipelineJob with anonymous credentials, and says what
@@ -30,9 +31,10 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 import tfx  # noqa: E402
 
 from pipeline_tools import settings as settings_module  # noqa: E402
+from pipeline_tools import spans  # noqa: E402
 from pipeline_tools.settings import DATA_ROOT, MODULE_FILE, REPO_ROOT, PipelineSettings  # noqa: E402
 from pipeline_tools.vertex import blueprint as blueprints  # noqa: E402
-from pipeline_tools.vertex import endpoint, staging  # noqa: E402
+from pipeline_tools.vertex import endpoint, schedule, staging  # noqa: E402
 from pipeline_tools.vertex.settings import (  # noqa: E402
     VertexSettings,
     beam_pipeline_args,
@@ -96,7 +98,9 @@ def create_vertex_pipeline(settings: VertexSettings, inputs: staging.GcsInputs, 
     """The shared pipeline with its Vertex AI settings and the staged inputs."""
     import base_pipeline
 
-    pipeline = pipeline_settings(settings)
+    pipeline = dataclasses.replace(
+        pipeline_settings(settings), spans=inputs.spans, reference_statistics=inputs.reference_statistics
+    )
     if inputs.schema_file is not None:
         pipeline = dataclasses.replace(pipeline, schema_file=inputs.schema_file)
     return base_pipeline.create_pipeline(
@@ -244,6 +248,8 @@ def describe(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs,
     """What was (or in a dry run, would be) uploaded and submitted, as text."""
     lines = [("DRY RUN: nothing was uploaded or submitted" if dry_run else "REAL RUN"), ""]
     verb = "would upload" if dry_run else "uploaded"
+    if inputs.spans:
+        lines.append(f"spans {inputs.spans}, read by CsvExampleGen as {inputs.data_root}/{spans.PATTERN}")
     lines += [f"{verb}: {item.source} -> {item.destination}" for item in inputs.uploads]
     with open(blueprint_path, encoding="utf-8") as handle:
         task_count = len(blueprints.tasks(json.load(handle)))
@@ -259,6 +265,15 @@ def describe(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs,
         f"  labels: {json.dumps(request.get('labels', {}), sort_keys=True)}",
     ]
     return "\n".join(lines)
+
+
+def upload_data(settings: VertexSettings, data_dir: str, credentials) -> staging.GcsInputs:
+    """Uploads only the data (the next span range, for the runs a schedule starts). Needs the network."""
+    data_root, staged_spans, uploads = staging.plan_data(settings, data_dir)
+    inputs = staging.GcsInputs(data_root, "", None, uploads, spans=staged_spans)
+    staging.upload(inputs, settings, credentials)
+    print(f"spans {staged_spans or '(plain CSV files)'} in {data_root}: the next run reads them")
+    return inputs
 
 
 def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
@@ -277,7 +292,24 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
     )
     mode.add_argument("--submit", dest="dry_run", action="store_false", help="upload, compile and submit")
     parser.add_argument("--wait", action="store_true", help="wait for the submitted run to finish")
-    parser.add_argument(
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument(
+        "--schedule",
+        action="store_true",
+        help="upload, compile and create a schedule (--schedule-cron) instead of submitting one run",
+    )
+    action.add_argument(
+        "--upload-data", action="store_true", help="only upload the data (the span range --spans) for the next run"
+    )
+    for name, meaning in (("pause", "pause"), ("resume", "resume"), ("delete", "delete")):
+        action.add_argument(
+            f"--{name}-schedule",
+            dest="schedule_action",
+            action="store_const",
+            const=name,
+            help=f"only {meaning} this pipeline's schedule",
+        )
+    action.add_argument(
         "--delete-endpoint",
         action="store_true",
         help="only undeploy and delete the endpoint named --endpoint-name (stops its billing)",
@@ -290,21 +322,35 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: same settings as the notebook's parameters cell."""
     parser, arguments = parse_arguments(argv)
+    only = arguments.delete_endpoint or arguments.schedule_action or arguments.upload_data
     try:
         labels = dict(item.split("=", 1) for item in arguments.label if "=" in item)
         pipeline = settings_module.from_arguments(PipelineSettings, arguments)
         settings = settings_module.from_arguments(VertexSettings, arguments, labels=labels, pipeline=pipeline)
-        if arguments.delete_endpoint:
-            check_settings(settings, dry_run=False)
+        if only:
+            check_settings(settings, dry_run=False)  # Each of these acts on the project at once.
+            if arguments.upload_data:
+                staging.plan_data(settings, arguments.data_dir)
         else:
             prepared = prepare(settings, arguments.dry_run, arguments.output_dir, data_dir=arguments.data_dir)
+            if arguments.schedule and prepared.dry_run:
+                schedule.create(prepared.job, settings, dry_run=True)  # Refuses, saying why.
     except ValueError as error:
         parser.error(str(error))
-    if arguments.delete_endpoint:
-        endpoint.delete(settings, credentials_for(dry_run=False))
+    if only:
+        credentials = credentials_for(dry_run=False)
+        if arguments.delete_endpoint:
+            endpoint.delete(settings, credentials)
+        elif arguments.upload_data:
+            upload_data(settings, arguments.data_dir, credentials)
+        else:
+            schedule.change(settings, credentials, arguments.schedule_action)
         return 0
     print(describe(settings, prepared.dry_run, prepared.inputs, prepared.blueprint_path, prepared.job))
-    if not prepared.dry_run:
+    if arguments.schedule:
+        print(schedule.describe(settings, len(blueprints.tasks(prepared.blueprint))))
+        schedule.create(prepared.job, settings, dry_run=prepared.dry_run)
+    elif not prepared.dry_run:
         submit(prepared.job, settings, wait=arguments.wait)
     return 0
 

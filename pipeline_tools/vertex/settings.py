@@ -51,6 +51,8 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9-]*@[a-z0-9.-]+\.gserviceaccount\.com$")
 _MACHINE_TYPE_RE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]+$")
 _ACCELERATOR_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
+# A cron line: five fields (minute hour day-of-month month day-of-week), optionally after TZ= or CRON_TZ=.
+_CRON_RE = re.compile(r"^(?:(?:CRON_)?TZ=[A-Za-z0-9_+/-]+ )?(?:[0-9A-Za-z*,/-]+ ){4}[0-9A-Za-z*,/-]+$")
 _LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
 
@@ -78,6 +80,11 @@ class VertexSettings:
     dataflow_sdk_image: str = setting("", "Dataflow's worker container; '' is the TFX image (tfx < 1.21 only)")
     tfx_image: str = setting("", "the image every task runs in; '' is gcr.io/tfx-oss-public/tfx:<installed tfx>")
     artifact_repository: str = setting("tfx-tutorial", "Artifact Registry repository of the images you build")
+    schedule_cron: str = setting(
+        "TZ=America/New_York 0 6 2 * *", "when a schedule starts runs (cron, optional TZ=): 06:00 on each month's 2nd"
+    )
+    schedule_max_concurrent_runs: int = setting(1, "runs a schedule lets run at once (1: a run waits for the last)")
+    schedule_max_runs: int = setting(0, "the schedule ends after this many runs (0: no end)")
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     pipeline: PipelineSettings = dataclasses.field(default_factory=PipelineSettings)
 
@@ -290,10 +297,26 @@ def check_settings(settings: VertexSettings, dry_run: bool) -> None:
         f"endpoint_name {settings.endpoint_name!r} must be at most 128 characters ('' for the pipeline's name)",
     )
     check(bool(settings.endpoint_display_name.strip()), f"endpoint_name {settings.endpoint_name!r} is blank")
+    _check_schedule(settings)
     for key, value in settings.labels.items():
         check(
             bool(_LABEL_KEY_RE.match(str(key))) and bool(_LABEL_VALUE_RE.match(str(value))),
             f"label {key!r}: {value!r}: keys and values must be lowercase letters, digits, '_' or '-'",
+        )
+
+
+def _check_schedule(settings: VertexSettings) -> None:
+    """The schedule's cron line and run limits are well-formed."""
+    check(
+        isinstance(settings.schedule_cron, str) and bool(_CRON_RE.match(settings.schedule_cron.strip())),
+        f"schedule_cron {settings.schedule_cron!r} is not a cron line: five fields (minute hour day month weekday), "
+        "optionally after TZ=Area/City, e.g. 'TZ=America/New_York 0 6 2 * *'",
+    )
+    for name, least in (("schedule_max_concurrent_runs", 1), ("schedule_max_runs", 0)):
+        value = getattr(settings, name)
+        check(
+            isinstance(value, int) and not isinstance(value, bool) and value >= least,
+            f"{name} must be an integer of at least {least}, got {value!r}",
         )
 
 

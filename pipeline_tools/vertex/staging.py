@@ -1,9 +1,18 @@
-"""Stages the pipeline's inputs on Cloud Storage: the CSV files, module.py and the curated schema.
+"""Stages the pipeline's inputs on Cloud Storage: the data, module.py, the curated schema and the
+reference statistics.
 
-Components on Vertex AI cannot read this machine's disk. Each input goes to a folder named by a
-hash of its contents, so a changed module.py, schema or CSV is a new path, hence a changed
-parameter of the components that read it, and Vertex AI's cache cannot reuse outputs of the old
-one. The CSV files are checked before anything is planned: a file CsvExampleGen cannot read is
+Components on Vertex AI cannot read this machine's disk. module.py, the schema and the reference
+statistics each go to a folder named by a hash of their contents, so a changed file is a new path,
+hence a changed parameter of the components that read it, and Vertex AI's cache cannot reuse
+outputs of the old one. Data is staged in one of two ways:
+  - monthly spans (data_local): the chosen range goes to `<pipeline>/spans/span-<newest>/`, one
+    file per month, as `pipeline_tools.spans.stage` does locally. The blueprint reads
+    `<pipeline>/spans/span-{SPAN}/*`, and CsvExampleGen's driver resolves {SPAN} to the newest
+    span there *when each run starts*: the same blueprint, on a schedule, learns from whatever
+    range was uploaded last (`--upload-data` uploads the next one). A run reads the newest range
+    uploaded, so to go back to an older range, delete the newer span folders.
+  - a plain folder of CSV files: to a folder named by the files' hash, as the other inputs.
+The CSV files are checked before anything is planned: a file CsvExampleGen cannot read is
 refused here, with its line, not after the upload.
 """
 
@@ -12,6 +21,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 
+from pipeline_tools import spans
 from pipeline_tools.csv_check import check_csv_folder
 from pipeline_tools.vertex.settings import VertexSettings
 
@@ -30,6 +40,8 @@ class GcsInputs:
     module_file: str
     schema_file: str | None  # None when the pipeline infers its schema.
     uploads: list[Upload]
+    reference_statistics: str = ""  # What the gate compares data with before a model was served.
+    spans: str = ""  # The range of monthly spans staged ('' for a plain folder of CSV files).
 
 
 def fingerprint(paths: Sequence[str]) -> str:
@@ -46,22 +58,52 @@ def _addressed(settings: VertexSettings, kind: str, path: str) -> str:
     return f"{settings.gcs_root}/{kind}/{fingerprint([path])}/{os.path.basename(path)}"
 
 
+def plan_data(settings: VertexSettings, data_dir: str) -> tuple[str, str, list[Upload]]:
+    """(data root on Cloud Storage, spans range or '', uploads) of data_dir's CSV files."""
+    found = spans.available(data_dir)
+    if not found:
+        if settings.pipeline.spans:
+            raise ValueError(f"spans {settings.pipeline.spans!r}: {data_dir!r} holds no span-N folder")
+        csv_files = check_csv_folder(data_dir)
+        data_root = f"{settings.gcs_root}/data/{fingerprint(csv_files)}"
+        return data_root, "", [Upload(path, f"{data_root}/{os.path.basename(path)}") for path in csv_files]
+    chosen = spans.select(found, settings.pipeline.spans)
+    data_root = f"{settings.gcs_root}/spans"
+    folder = f"{data_root}/span-{chosen[-1]}"
+    uploads = []
+    for span in chosen:
+        files = check_csv_folder(os.path.join(data_dir, f"span-{span}"))
+        uploads += [Upload(path, f"{folder}/{name}") for path, name in spans.staged_names(span, files)]
+    return data_root, spans.text(chosen), uploads
+
+
 def plan_uploads(settings: VertexSettings, data_dir: str, module_file: str) -> GcsInputs:
-    """Plans the copies of data_dir's CSV files, module.py and the pipeline's schema to the bucket."""
-    csv_files = check_csv_folder(data_dir)
+    """Plans the copies of data_dir's CSV files, module.py, the pipeline's schema and the reference
+    statistics to the bucket."""
     schema_file = settings.pipeline.schema_path
+    reference = settings.pipeline.reference_statistics_path
     for name, path in (("module_file", module_file), ("schema_file", schema_file)):
         if path is not None and not os.path.isfile(path):
             raise ValueError(f"{name} {path!r} does not exist")
-    data_root = f"{settings.gcs_root}/data/{fingerprint(csv_files)}"
-    uploads = [Upload(path, f"{data_root}/{os.path.basename(path)}") for path in csv_files]
+    data_root, staged_spans, uploads = plan_data(settings, data_dir)
     module_uri = _addressed(settings, "module", module_file)
     uploads.append(Upload(module_file, module_uri))
     schema_uri = None
     if schema_file is not None:
         schema_uri = _addressed(settings, "schema", schema_file)
         uploads.append(Upload(schema_file, schema_uri))
-    return GcsInputs(data_root=data_root, module_file=module_uri, schema_file=schema_uri, uploads=uploads)
+    reference_uri = reference
+    if "://" not in reference:
+        reference_uri = _addressed(settings, "reference", reference)
+        uploads.append(Upload(reference, reference_uri))
+    return GcsInputs(
+        data_root=data_root,
+        module_file=module_uri,
+        schema_file=schema_uri,
+        uploads=uploads,
+        reference_statistics=reference_uri,
+        spans=staged_spans,
+    )
 
 
 def upload(inputs: GcsInputs, settings: VertexSettings, credentials) -> None:
