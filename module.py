@@ -11,7 +11,6 @@ TFX loads this file by path in two components:
 import json
 import math
 import os
-import sys
 
 # tensorflow-transform needs Keras 2; TF >= 2.16 makes tf.keras Keras 3 unless this is set
 # before TensorFlow is first imported.
@@ -21,6 +20,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
 import tf_keras as keras  # noqa: E402
+from absl import logging  # noqa: E402
 
 # The Trainer's types from their own module: `from tfx import v1` would also import every Google
 # Cloud extension (Vertex AI's client, seconds of start-up) into each Transform and Trainer run.
@@ -309,8 +309,9 @@ def train(
     """Trains model as the plan says (`training_plan`), measuring eval_steps batches of the eval split
     after each interval for the curves (TensorBoard logs in log_dir); nothing is chosen by them.
 
-    verbose is Keras's; by default progress bars in a notebook (InteractiveContext trains in the
-    kernel), a line per measurement in LocalDagRunner's and Vertex AI's logs.
+    verbose is Keras's; by default a line per measurement, in a notebook (InteractiveContext trains
+    in the kernel) as in LocalDagRunner's and Vertex AI's logs: Keras's progress bars redraw a line
+    in a terminal, but a saved notebook keeps every redraw, run together.
     """
     history = model.fit(
         train_dataset,
@@ -319,7 +320,7 @@ def train(
         validation_data=eval_dataset,
         validation_steps=eval_steps,
         callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir)] if log_dir else [],
-        verbose=(1 if "ipykernel" in sys.modules else 2) if verbose is None else verbose,
+        verbose=2 if verbose is None else verbose,
     )
     if log_dir:
         _write_record(plan, log_dir)
@@ -358,7 +359,8 @@ def run_fn(fn_args: FnArgs) -> None:
     train_dataset = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, TRAIN_BATCH_SIZE)
     eval_dataset = input_fn(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, EVAL_BATCH_SIZE)
     model = build_keras_model(tf_transform_output)
-    model.summary()
+    model.summary(print_fn=logging.info)  # Some 200 lines: the Trainer's log, not the notebook.
+    print(f"model: {len(model.layers)} layers, {model.count_params():,} parameters (the layers: Trainer's log)")
     # Count the training rows only as far as the budget could still fit in train_steps.
     one_pass = input_fn(fn_args.train_files, fn_args.data_accessor, tf_transform_output, 256, repeat=False)
     limit = (fn_args.train_steps // PASSES + 1) * TRAIN_BATCH_SIZE

@@ -13,7 +13,8 @@ its threshold.
 
 This file imports nothing of the repository: on Vertex AI the gate and the statistics record are
 container components whose command runs this very source in the stock TFX image (see
-`base_pipeline.py`); locally they are Python function components that call the functions below.
+`base_pipeline.py`); locally they are a Python function component (the gate) and a custom
+component (the statistics record) that call the functions below.
 """
 
 import argparse

@@ -6,20 +6,10 @@ calls `setup()`. Everything else a setup needs lives here, so the two notebooks 
 
 import os
 import sys
-import warnings
 from pathlib import Path
 
-from pipeline_tools import preflight
+from pipeline_tools import preflight, quiet
 from pipeline_tools.settings import REPO_ROOT
-
-
-def quiet_known_warnings() -> None:
-    """Silences warnings that say nothing about this tutorial, and only those.
-
-    google-api-core warns, once per Google client library imported (Beam imports several), that
-    Python 3.10 will lose support: true, known, and stack B (Colab) already runs Python 3.13.
-    """
-    warnings.filterwarnings("ignore", message="You are using a non-supported Python version", category=FutureWarning)
 
 
 def setup() -> Path:
@@ -46,6 +36,6 @@ def setup() -> Path:
             f"{diagnosis.stack.tfx}: run scripts/setup_env.sh and start Jupyter from .venv (README, Open the notebook)"
         )
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
-    quiet_known_warnings()
+    quiet.install()  # Before TensorFlow is imported: the log lines no reader can act on go.
     print("repository:", REPO_ROOT)
     return Path(REPO_ROOT)

@@ -25,6 +25,16 @@ from pipeline_tools import data_gate  # noqa: E402
 METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")
 
 
+def facets_draws() -> bool:
+    """Whether TFDV's Facets Overview (`context.show(statistics)`) can draw in this notebook.
+
+    It is HTML that loads its JavaScript from the web when the output is displayed. Colab runs
+    it; JupyterLab does not run scripts in outputs, and a saved notebook has none to run, so there
+    it leaves two headings over an empty area. Where this is False, show `statistics_table`.
+    """
+    return "google.colab" in sys.modules
+
+
 def statistics_table(statistics_uri: str, split: str = "train") -> pd.DataFrame:
     """One row per feature of StatisticsGen's output: present, missing, distinct, top value, mean."""
     statistics = data_gate.read_split_statistics(statistics_uri)

@@ -11,41 +11,10 @@ import pytest
 import tensorflow_data_validation as tfdv
 import tfx
 
-from conftest import REPO_ROOT
+from conftest import LOCAL_NOTEBOOK, REPO_ROOT, VERTEX_NOTEBOOK, execute_notebook
 from pipeline_tools import lineage, serving, views
 
-LOCAL_NOTEBOOK = REPO_ROOT / "notebooks" / "local" / "tfx_pipeline_interactive.ipynb"
-VERTEX_NOTEBOOK = REPO_ROOT / "notebooks" / "vertex_ai" / "tfx_pipeline_vertex_ai.ipynb"
 DATA_ROOT = REPO_ROOT / "data_local"  # Monthly spans: span-201503/complaints.csv ...
-
-
-def _execute(notebook, executed_dir, **parameters):
-    """Runs `notebook` with papermill into executed_dir and returns the executed notebook's path."""
-    executed = executed_dir / notebook.name
-    papermill.execute_notebook(
-        str(notebook), str(executed), parameters=parameters, cwd=str(notebook.parent), progress_bar=False
-    )
-    return executed
-
-
-@pytest.fixture(scope="module")
-def local_run(tmp_path_factory):
-    """The local notebook executed with fewer training steps than its default.
-
-    The AUC gate is lowered to "better than chance" because 300 steps reach only ~0.57 on the
-    tfx 1.21 stack; nbval below runs the notebook's own defaults, gate included.
-    """
-    output_dir = tmp_path_factory.mktemp("local_notebook")
-    executed = _execute(
-        LOCAL_NOTEBOOK,
-        output_dir,
-        output_root=str(output_dir / "run"),
-        train_steps=300,
-        eval_steps=10,
-        min_eval_auc=0.5,
-        num_examples_to_score=3,
-    )
-    return output_dir / "run", executed
 
 
 def _only(pattern):
@@ -219,7 +188,7 @@ def _sample(folder, count, **changes):
 def small_run(tmp_path_factory):
     """The notebook, defaults and all, on 200 rows: about 180 to train and 20 to evaluate."""
     folder = tmp_path_factory.mktemp("small")
-    executed = _execute(
+    executed = execute_notebook(
         LOCAL_NOTEBOOK, folder, data_root=_sample(folder / "data", 200), output_root=str(folder / "run")
     )
     return folder / "run", executed
@@ -247,7 +216,7 @@ def test_a_small_sample_trains_ten_passes_and_ends_with_a_clear_outcome(small_ru
 def test_not_blessed_is_an_outcome_and_fails_the_run_only_when_asked(tmp_path):
     """An AUC bar no model reaches: the notebook explains to its last cell, then fails as asked."""
     with pytest.raises(papermill.PapermillExecutionError) as error:
-        _execute(
+        execute_notebook(
             LOCAL_NOTEBOOK,
             tmp_path,
             data_root=_sample(tmp_path / "data", 200),
@@ -274,7 +243,7 @@ def test_data_breaking_the_curated_schema_stops_the_notebook_before_transform(tm
     rows[2] = rows[2][: rows[2].rindex(",")] + ",2"  # A label of 2 as well.
     (tmp_path / "data" / "complaints.csv").write_text("\n".join(rows) + "\n")
     with pytest.raises(papermill.PapermillExecutionError) as error:
-        _execute(LOCAL_NOTEBOOK, tmp_path, data_root=data, output_root=str(tmp_path / "run"))
+        execute_notebook(LOCAL_NOTEBOOK, tmp_path, data_root=data, output_root=str(tmp_path / "run"))
     message = str(error.value)
     assert error.value.ename == "DataValidationError"
     assert "The data failed validation, so the run stops before Transform and Trainer" in message
@@ -293,7 +262,7 @@ def test_data_breaking_the_curated_schema_stops_the_notebook_before_transform(tm
 )
 def test_impossible_parameter_stops_right_after_the_parameters_cell(tmp_path, parameter, value, message):
     with pytest.raises(papermill.PapermillExecutionError) as error:
-        _execute(LOCAL_NOTEBOOK, tmp_path, output_root=str(tmp_path / "run"), **{parameter: value})
+        execute_notebook(LOCAL_NOTEBOOK, tmp_path, output_root=str(tmp_path / "run"), **{parameter: value})
     assert message in str(error.value)
     import nbformat
 
@@ -323,21 +292,34 @@ def _outputs_text(executed):
     return "\n".join(cells)
 
 
-def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
+def _stderr_lines(executed):
+    """The lines a notebook's code cells wrote to stderr, as a reader sees them, with their cell's number."""
+    import nbformat
+
+    notebook = nbformat.read(str(executed), as_version=4)
+    return [
+        f"[{number}] {line}"
+        for number, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "stream" and output.name == "stderr"
+        for line in output.text.splitlines()
+    ]
+
+
+def test_executed_local_notebook_is_quiet(local_run):
+    """At most 5 lines of stderr in the whole executed notebook (both runs): the known noise of
+    TensorFlow, TFX, Beam and TFMA is silenced at its source (pipeline_tools/quiet.py)."""
+    _, executed = local_run
+    lines = _stderr_lines(executed)
+    assert len(lines) <= 5, "\n".join(lines)
+
+
+def test_vertex_notebook_dry_run_with_every_switch(vertex_dry_run):
     """The Vertex notebook under papermill, placeholders left: a dry run that compiles everything."""
-    executed = _execute(
-        VERTEX_NOTEBOOK,
-        tmp_path,
-        output_dir=str(tmp_path / "vertex"),
-        use_vertex_training=True,
-        accelerator_type="NVIDIA_TESLA_T4",
-        accelerator_count=1,
-        use_vertex_endpoint=True,
-        use_dataflow=True,
-        dataflow_sdk_image=f"us-central1-docker.pkg.dev/p/r/tfx-dataflow-worker:{tfx.__version__}",
-        train_steps=1000,
-    )
+    output_dir, executed = vertex_dry_run
     text = _outputs_text(executed)
+    assert _stderr_lines(executed) == []  # Quiet: every line printed is for the reader.
     for expected in (
         "mode: DRY RUN (no network)",
         "credentials: AnonymousCredentials",
@@ -356,7 +338,7 @@ def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
         assert expected in text
     import json
 
-    blueprint = json.loads((tmp_path / "vertex" / "cfpb-consumer-disputes.json").read_text())
+    blueprint = json.loads((output_dir / "cfpb-consumer-disputes.json").read_text())
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
     assert len(tasks) == 13  # The eleven components (the Resolver as two queries) and the endpoint's clean-up.
     assert tasks["UndeployIdleModels"]["dependentTasks"] == ["Pusher"]
@@ -367,7 +349,7 @@ def test_vertex_notebook_dry_run_with_every_switch(tmp_path):
 
 def test_vertex_notebook_refuses_placeholders_for_a_real_run(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as error:
-        _execute(VERTEX_NOTEBOOK, tmp_path, output_dir=str(tmp_path / "vertex"), dry_run=False)
+        execute_notebook(VERTEX_NOTEBOOK, tmp_path, output_dir=str(tmp_path / "vertex"), dry_run=False)
     assert "dry_run is off but project, bucket, service_account still hold placeholders" in str(error.value)
     assert not (tmp_path / "vertex").exists()
 

@@ -1,0 +1,84 @@
+"""pipeline_tools.quiet drops the listed log lines and warnings, and nothing else."""
+
+import logging
+import warnings
+
+import pytest
+
+from pipeline_tools import quiet
+
+
+@pytest.fixture
+def records():
+    """The records that reach a handler on the root logger after quiet.install()."""
+    quiet.install()
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append((record.name, record.levelname, record.getMessage()))
+
+    handler = Keep(level=logging.DEBUG)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    levels = {name: logging.getLogger(name).level for name in ("absl", "tensorflow")}
+    for name in levels:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield seen
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def test_every_listed_line_is_dropped(records):
+    for noise in quiet.NOISE:
+        message = noise.message
+        if noise.logger == "tensorflow":
+            message = "From x.py:3: f (from m) is deprecated and will be removed in a future version."
+        logging.getLogger(noise.logger).warning(message + " and more")
+    logging.getLogger("tensorflow").info("Assets written to: /tmp/x/assets")
+    assert records == []
+
+
+def test_other_lines_still_show(records):
+    logging.getLogger("absl").warning("Tables are fine")  # Not a listed start.
+    logging.getLogger("absl").error("Examples artifact is broken")
+    logging.getLogger("tensorflow").warning("From a friend: hello")  # Not a deprecation note.
+    logging.getLogger("tensorflow").error("Graph execution error")
+    logging.getLogger("apache_beam.runners.interactive.interactive_environment").warning("something else")
+    logging.getLogger("absl").info("Component Trainer is running.")  # absl's INFO is not filtered.
+    assert [message for _, _, message in records] == [
+        "Tables are fine",
+        "Examples artifact is broken",
+        "From a friend: hello",
+        "Graph execution error",
+        "something else",
+        "Component Trainer is running.",
+    ]
+
+
+def test_only_the_listed_warnings_are_ignored():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # Every warning shows, but for those quiet ignores.
+        quiet.ignore_known_warnings()
+        warnings.warn_explicit(
+            "invalid value encountered in divide",
+            RuntimeWarning,
+            "m.py",
+            1,
+            module="tensorflow_model_analysis.m",
+        )
+        warnings.warn_explicit("invalid value encountered in divide", RuntimeWarning, "m.py", 1, module="module")
+        warnings.warn_explicit("Support for google-cloud-storage < 3.0.0 will go", FutureWarning, "m.py", 1)
+        warnings.warn_explicit("another FutureWarning", FutureWarning, "m.py", 1)
+    assert [str(w.message) for w in caught] == ["invalid value encountered in divide", "another FutureWarning"]
+
+
+def test_tensorflow_cpp_info_lines_are_off_unless_set():
+    import os
+
+    quiet.install()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] in {"1", "2", "3"}
