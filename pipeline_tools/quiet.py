@@ -53,6 +53,11 @@ NOISE = (
         "as above, for contexts",
     ),
     Noise(
+        "absl",
+        "Fallback to non-ZetaSQL contexts execution query",
+        "ML Metadata 1.17 (tfx 1.21) ships without ZetaSQL; TFX filters the contexts in Python instead, same result",
+    ),
+    Noise(
         "apache_beam.runners.interactive.interactive_environment",
         "Dependencies required for Interactive Beam",
         "Interactive Beam's PCollection views, which TFX does not use, need extra packages",
@@ -91,15 +96,24 @@ WARNINGS = (
 )
 
 
-# Lines TensorFlow's C++ library writes to stderr while it is imported, at ERROR level although
-# nothing failed: the pip build of TF 2.16 registers its CUDA plugins twice (on a machine without
-# a GPU too). Compared with the start of each line after its time stamp and level.
+# Lines TensorFlow's C++ library writes to stderr while it is imported, before TF_CPP_MIN_LOG_LEVEL
+# applies or at ERROR level although nothing failed: TF 2.16's pip build registers its CUDA
+# plugins twice (on a machine without a GPU too); TF 2.21 logs its start-up notes through absl
+# before absl's logging is set up. Compared with the start of each line after its time stamp and level.
 IMPORT_LINES = (
     "Unable to register cuFFT factory",
     "Unable to register cuDNN factory",
     "Unable to register cuBLAS factory",
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "oneDNN custom operations are on",
+    "Could not find cuda drivers on your machine",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "To enable the following instructions:",  # The second line of the one above.
+    "TF-TRT Warning: Could not find TensorRT",
 )
-_CPP_LINE = re.compile(r"^\S+ \S+: [IWEF] \S+\] (?P<message>.*)$")
+# "2026-11-27 07:17:14.691551: E external/.../cuda_fft.cc:479] ..." (TF 2.16), "I0000 00:00:1795765931.906546
+# 2529 port.cc:153] ..." (absl, TF 2.21), "WARNING: ..." (absl before it is set up), or the bare line.
+_CPP_LINE = re.compile(r"^(?:\S+ \S+: [IWEF] \S+\] |[IWEF]\d{4} \S+\s+\d+ \S+\] |WARNING: )?(?P<message>.*)$")
 
 # TFX builds the user-code wheel (module.py and base_pipeline.py) with `python setup.py
 # bdist_wheel` in a child process and installs it with `pip install --target`, both writing to the
@@ -179,9 +193,14 @@ def _import_tensorflow_dropping_known_lines() -> None:
             os.close(saved)
             captured.seek(0)
             for line in captured.read().decode(errors="replace").splitlines():
-                match = _CPP_LINE.match(line)
-                if not (match and match["message"].startswith(IMPORT_LINES)):
+                if keeps_import_line(line):
                     print(line, file=sys.stderr)
+
+
+def keeps_import_line(line: str) -> bool:
+    """Whether a line TensorFlow wrote to stderr during its import is shown (not one of IMPORT_LINES)."""
+    match = _CPP_LINE.match(line)
+    return not (match and match["message"].startswith(IMPORT_LINES))
 
 
 def ignore_known_warnings() -> None:

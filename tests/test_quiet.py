@@ -82,3 +82,21 @@ def test_tensorflow_cpp_info_lines_are_off_unless_set():
 
     quiet.install()
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] in {"1", "2", "3"}
+
+
+def test_tensorflow_import_lines_of_both_stacks_are_dropped_and_others_kept():
+    dropped = [
+        "2026-11-27 07:17:14.701183: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:479] "
+        "Unable to register cuFFT factory: Attempting to register factory for plugin cuFFT",
+        "I0000 00:00:1795765931.906546    2529 port.cc:153] oneDNN custom operations are on.",
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow",
+    ]
+    kept = [
+        "E0000 00:00:1795765931.906927    2529 cuda_executor.cc:31] failed call to cuInit",
+        "2026-11-27 07:17:14.701183: E tensorflow/core/framework/op_kernel.cc:1] OP_REQUIRES failed",
+        "Traceback (most recent call last):",
+        "ImportError: libcudart.so.12: cannot open shared object file",
+    ]
+    assert [quiet.keeps_import_line(line) for line in dropped] == [False] * len(dropped)
+    assert [quiet.keeps_import_line(line) for line in kept] == [True] * len(kept)
