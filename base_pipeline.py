@@ -140,49 +140,53 @@ class AttachTrainingStatistics(BaseComponent):
         )
 
 
-def _container_step(name: str, image: str, arguments: list[str], inputs: dict, outputs: dict | None = None):
-    """A container component for Vertex AI running pipeline_tools/data_gate.py's source in the stock TFX
-    image (carried in the blueprint: no image to build), given the task's executor input ({{$}})."""
+def _python_source_step(name: str, image: str, module, arguments: list, inputs=None, outputs=None):
+    """A container component for Vertex AI that runs one module's source (`python -c`) in the stock
+    TFX image: the code travels in the blueprint, so there is no image to build."""
     from tfx.dsl.component.experimental import container_component
 
     return container_component.create_container_component(
         name=name,
         image=image,
-        command=["python", "-c", inspect.getsource(data_gate), *arguments, "--executor-input", "{{$}}"],
-        inputs=inputs,
+        command=["python", "-c", inspect.getsource(module), *arguments],
+        inputs=inputs or {},
         outputs=outputs or {},
     )
 
 
+# The task's whole executor input (artifacts, their URIs and properties), filled in by Vertex AI.
+_EXECUTOR_INPUT = ["--executor-input", "{{$}}"]
+
+
 def container_data_gate(image: str, reference_statistics: str):
-    """The gate as a container component (Vertex AI)."""
+    """The gate as a container component (Vertex AI), running pipeline_tools/data_gate.py."""
     inputs = {
         "anomalies": standard_artifacts.ExampleAnomalies,
         "statistics": standard_artifacts.ExampleStatistics,
         "schema": standard_artifacts.Schema,
         "baseline_model": standard_artifacts.Model,
     }
-    return _container_step("DataValidationGate", image, ["gate", "--reference", reference_statistics], inputs)
+    arguments = ["gate", "--reference", reference_statistics, *_EXECUTOR_INPUT]
+    return _python_source_step("DataValidationGate", image, data_gate, arguments, inputs)
 
 
 def container_attach_training_statistics(image: str):
-    """AttachTrainingStatistics as a container component (Vertex AI)."""
+    """AttachTrainingStatistics as a container component (Vertex AI), running pipeline_tools/data_gate.py."""
     inputs = {"trained_model": standard_artifacts.Model, "statistics": standard_artifacts.ExampleStatistics}
-    return _container_step("AttachTrainingStatistics", image, ["attach"], inputs, {"model": standard_artifacts.Model})
+    outputs = {"model": standard_artifacts.Model}
+    return _python_source_step(
+        "AttachTrainingStatistics", image, data_gate, ["attach", *_EXECUTOR_INPUT], inputs, outputs
+    )
 
 
 def endpoint_cleanup(vertex: VertexServices):
     """A container component that undeploys the endpoint's idle models (pipeline_tools/vertex/undeploy.py)."""
-    from tfx.dsl.component.experimental import container_component
-
     endpoint = vertex.endpoint
-    return container_component.create_container_component(
-        name="UndeployIdleModels",
-        image=vertex.image,
-        command=["python", "-c", inspect.getsource(undeploy), "--project", endpoint["project_id"]]
-        + ["--region", vertex.region, "--endpoint-name", endpoint["endpoint_name"]]
-        + (["--keep-previous"] if vertex.keep_previous_model else []),
-    )()
+    arguments = ["--project", endpoint["project_id"], "--region", vertex.region]
+    arguments += ["--endpoint-name", endpoint["endpoint_name"]] + (
+        ["--keep-previous"] if vertex.keep_previous_model else []
+    )
+    return _python_source_step("UndeployIdleModels", vertex.image, undeploy, arguments)()
 
 
 def check_inputs(settings: PipelineSettings, data_root: str, module_file: str) -> None:

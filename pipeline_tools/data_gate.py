@@ -187,13 +187,23 @@ def schema_problems(
         anomalies = tfdv.validate_statistics(split_statistics, schema, environment="TRAINING")
         problems += describe_anomalies(anomalies, f"split {split!r}")
     problems += drift_problems(statistics, schema)
-    measured: list[str] = []
-    if served is not None and "train" in statistics:
-        baseline, name = served
-        drifted = drift_anomalies(baseline, statistics["train"], schema)
-        problems += describe_anomalies(drifted, f"split 'train' against {name}")
-        measured = [f"against {name}:"] + [f"  {line}" for line in distances(drifted)]
-    return problems, measured
+    if served is None or "train" not in statistics:
+        return problems, []
+    served_problems, measured = served_drift(statistics["train"], schema, served)
+    return problems + served_problems, measured
+
+
+def served_drift(
+    train: statistics_pb2.DatasetFeatureStatisticsList,
+    schema: schema_pb2.Schema,
+    served: tuple[statistics_pb2.DatasetFeatureStatisticsList, str],
+) -> tuple[list[str], list[str]]:
+    """Drift of this run's train split against `served` ((statistics, name), see served_statistics):
+    (problems, the distances measured, under a heading that names what was compared)."""
+    baseline, name = served
+    drifted = drift_anomalies(baseline, train, schema)
+    measured = [f"against {name}:"] + [f"  {line}" for line in distances(drifted)]
+    return describe_anomalies(drifted, f"split 'train' against {name}"), measured
 
 
 def find_problems(
@@ -212,13 +222,11 @@ def find_problems(
     schema = read_schema(_only_file(schema_uri))
     statistics = read_split_statistics(statistics_uri)
     problems += drift_problems(statistics, schema)
-    measured: list[str] = []
-    if reference_path:
-        baseline, name = served_statistics(baseline_model_uri, reference_path)
-        drifted = drift_anomalies(baseline, statistics["train"], schema)
-        problems += describe_anomalies(drifted, f"split 'train' against {name}")
-        measured = [f"against {name}:"] + [f"  {line}" for line in distances(drifted)]
-    return problems, measured
+    if not reference_path:
+        return problems, []
+    served = served_statistics(baseline_model_uri, reference_path)
+    served_problems, measured = served_drift(statistics["train"], schema, served)
+    return problems + served_problems, measured
 
 
 def _only_file(folder: str) -> str:

@@ -140,6 +140,19 @@ def _rows(statistics_uri: str) -> dict[str, int]:
     return {split: int(found[split].datasets[0].num_examples) for split in sorted(found, key=lambda s: s != "train")}
 
 
+def _data_lineage(graph: _Graph, statistics: int, examples: int, **model_fields) -> ModelLineage:
+    """A row's data part (span, months, rows, statistics) read from the graph, with model_fields as given."""
+    span, months = _example_facts(graph, examples)
+    return ModelLineage(
+        examples_uri=graph.uri(examples),
+        span=span,
+        months=months,
+        rows=_rows(graph.uri(statistics)),
+        statistics_uri=graph.uri(statistics),
+        **model_fields,
+    )
+
+
 def models(metadata_path: str) -> list[ModelLineage]:
     """Every model the Evaluator judged, and every dataset the gate stopped, oldest first."""
     graph = _Graph(metadata_path)
@@ -161,13 +174,10 @@ def models(metadata_path: str) -> list[ModelLineage]:
         version = None
         if pushed is not None and metadata.property_value(graph.artifacts[pushed], "pushed"):
             version = str(metadata.property_value(graph.artifacts[pushed], "pushed_version"))
-        span, months = _example_facts(graph, examples)
-        lineage = ModelLineage(
-            examples_uri=graph.uri(examples),
-            span=span,
-            months=months,
-            rows=_rows(graph.uri(statistics)),
-            statistics_uri=graph.uri(statistics),
+        lineage = _data_lineage(
+            graph,
+            statistics,
+            examples,
             gate=_gate(graph, statistics),
             model_uri=graph.uri(model),
             verdict=outcome.Verdict.read(graph.uri(evaluation)),
@@ -180,16 +190,7 @@ def models(metadata_path: str) -> list[ModelLineage]:
             continue
         judged_statistics.add(statistics)
         examples = graph.input(graph.producer.get(statistics), "examples")
-        span, months = _example_facts(graph, examples)
-        lineage = ModelLineage(
-            examples_uri=graph.uri(examples),
-            span=span,
-            months=months,
-            rows=_rows(graph.uri(statistics)),
-            statistics_uri=graph.uri(statistics),
-            gate="stopped the run",
-        )
-        found.append((gate, lineage))
+        found.append((gate, _data_lineage(graph, statistics, examples, gate="stopped the run")))
     return [lineage for _, lineage in sorted(found, key=lambda item: item[0])]
 
 

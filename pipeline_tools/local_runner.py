@@ -26,7 +26,11 @@ DEFAULT_OUTPUT_ROOT = os.path.join(REPO_ROOT, "outputs", "pipeline_local")
 def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     """The command line: where the data and outputs are, and one flag per pipeline setting."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", default=DATA_ROOT, help="folder of CSV files (default: data_local/)")
+    parser.add_argument(
+        "--data-root",
+        default=DATA_ROOT,
+        help="folder of CSV files, or of span-YYYYMM folders (default: data_local/, one folder per month)",
+    )
     parser.add_argument(
         "--output-root",
         default=DEFAULT_OUTPUT_ROOT,

@@ -24,7 +24,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Noise:
-    """One known line: the logger that writes it, the start of its message, and why it is harmless."""
+    """One known line: the logger that writes it, a regular expression its message starts with, and
+    why it is harmless."""
 
     logger: str
     message: str
@@ -34,7 +35,7 @@ class Noise:
 NOISE = (
     Noise(
         "absl",
-        "Tables initialized inside a tf.function",
+        re.escape("Tables initialized inside a tf.function"),
         "tf.Transform saves its vocabulary lookups this way on purpose; the model serves them once per call",
     ),
     Noise(
@@ -44,12 +45,12 @@ NOISE = (
     ),
     Noise(
         "absl",
-        "ArtifactQuery.property_predicate is not supported",
+        re.escape("ArtifactQuery.property_predicate is not supported"),
         "LocalDagRunner's input resolution notes a filter it applies another way; every input resolves",
     ),
     Noise(
         "absl",
-        "ContextQuery.property_predicate is not supported",
+        re.escape("ContextQuery.property_predicate is not supported"),
         "as above, for contexts",
     ),
     Noise(
@@ -64,7 +65,8 @@ NOISE = (
     ),
     Noise(
         "tensorflow",
-        "From ",  # "From <file>:<line>: <function> (from <module>) is deprecated and will be removed ..."
+        # "From <file>:<line>: <function> (from <module>) is deprecated and will be removed ..."
+        r"From .* is deprecated and will be removed",
         "deprecation notes about calls inside tfx-bsl and TFMA, which this repository cannot change",
     ),
 )
@@ -131,11 +133,11 @@ WHEEL_BUILD_WARNING = "ignore:setup.py install is deprecated"
 
 
 class _DropKnown(logging.Filter):
-    """Drops the records of one logger whose message starts with a known text, or whose level is too low."""
+    """Drops the records of one logger whose message starts with a known pattern, or whose level is too low."""
 
-    def __init__(self, prefixes: tuple[str, ...], below: int):
+    def __init__(self, patterns: list[str], below: int):
         super().__init__()
-        self._prefixes = prefixes
+        self._known = re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
         self._below = below
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -145,9 +147,7 @@ class _DropKnown(logging.Filter):
             message = record.getMessage()
         except Exception:  # A record whose arguments do not format is not ours to judge.
             return True
-        if record.name == "tensorflow" and message.startswith("From "):
-            return "is deprecated and will be removed" not in message
-        return not message.startswith(self._prefixes)
+        return self._known is None or not self._known.match(message)
 
 
 _installed: dict[str, _DropKnown] = {}
@@ -171,8 +171,8 @@ def install(import_tensorflow: bool = True) -> None:
     for name in {noise.logger for noise in NOISE} | set(QUIET_BELOW):
         if name in _installed:
             continue
-        prefixes = tuple(noise.message for noise in NOISE if noise.logger == name and noise.message != "From ")
-        _installed[name] = _DropKnown(prefixes, QUIET_BELOW.get(name, logging.NOTSET))
+        patterns = [noise.message for noise in NOISE if noise.logger == name]
+        _installed[name] = _DropKnown(patterns, QUIET_BELOW.get(name, logging.NOTSET))
         logging.getLogger(name).addFilter(_installed[name])
     ignore_known_warnings()
     if import_tensorflow and "tensorflow" not in sys.modules:
