@@ -76,7 +76,9 @@ def jupyterlab(root_dir: Path, log_path: Path) -> Iterator[str]:
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
     ]
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings))
+    # Its own workspace too: JupyterLab otherwise restores (and saves) the layout of the last session
+    # in ~/.jupyter/lab/workspaces, tabs of notebooks from other folders included.
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(settings / "workspaces"))
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -130,15 +132,29 @@ READ_CELLS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')
 }))"""
 
 
+KERNEL_STATUS = "() => (document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar') || document.body).innerText"
+
+
 def open_notebook(page, url: str, timeout_s: float = 90) -> list[dict]:
-    """Opens the notebook at url, waits until its kernel is idle, and returns what READ_CELLS reads."""
-    page.goto(url)
-    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=timeout_s * 1000)
-    # The kernel of this environment starts with the notebook; "Idle" in the status bar means it runs.
-    page.wait_for_function(
-        "() => document.body.innerText.includes('| Idle')",
-        timeout=timeout_s * 1000,
-    )
+    """Opens the notebook at url, waits until its kernel is idle, and returns what READ_CELLS reads.
+
+    The kernel of this environment starts with the notebook; "Idle" in the status bar means it runs.
+    A page whose kernel status stays at "Connecting" is loaded once more, as a reader would; if it
+    still does not say Idle, the error quotes the status bar.
+    """
+    from playwright.sync_api import TimeoutError as PageTimeout
+
+    for attempt in (1, 2):
+        page.goto(url)
+        page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=timeout_s * 1000)
+        try:
+            page.wait_for_function("() => document.body.innerText.includes('| Idle')", timeout=timeout_s / 2 * 1000)
+            break
+        except PageTimeout:
+            status = " ".join(page.evaluate(KERNEL_STATUS).split())[:300]
+            if attempt == 2:
+                raise AssertionError(f"the kernel never said Idle in {timeout_s:.0f} s; the status bar: {status!r}") from None
+            print(f"kernel not idle after {timeout_s / 2:.0f} s (status bar: {status!r}); loading the page again")
     page.wait_for_function(  # Every image decoded.
         "() => [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)",
         timeout=timeout_s * 1000,
