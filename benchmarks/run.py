@@ -1,17 +1,23 @@
-"""Measures the pipeline on this machine and writes a report: cost, cache, scaling, serving, quality.
+"""Measures the pipeline on this machine and writes a report: what a reader waits for, cost, cache,
+scaling, serving, quality.
 
-    .venv/bin/python benchmarks/run.py             # about 35 minutes on 2 cores
-    .venv/bin/python benchmarks/run.py --quick     # a smoke run of every measurement (small, minutes)
+    .venv/bin/python benchmarks/run.py             # about 40 minutes on 2 cores (stack A)
+    .venv/bin/python benchmarks/run.py --quick     # a smoke run of every measurement (one run each, small)
+    bash scripts/benchmark_stack_b.sh              # the same on stack B (tfx 1.21, Python 3.13)
 
 Writes benchmarks/results/<python>-tfx<version>.md (the report), .json (every raw number) and
-.png (time per component against row count). Every pipeline run is `python -m
+.png (time per component against row count), then the summary table of every stack's .json
+(`summary.md`, the table at the top of benchmarks/README.md). Every pipeline run is `python -m
 pipeline_tools.local_runner` in a child process, so its wall time includes what a user waits for
 (imports, Beam start-up) and its peak memory is the child's own. Per-component times come from
 ML Metadata, which records when each execution was registered and when it was last updated.
+Every time is the median of --repeats runs (3), except where the report says one run.
 """
 
 import argparse
 import csv
+import datetime
+import glob
 import json
 import os
 import platform
@@ -34,6 +40,17 @@ from pipeline_tools.settings import DATA_ROOT, PipelineSettings  # noqa: E402
 
 BEAM_HEAVY = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
 MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+REPEATS = 3
+# What a reader waits for, and the targets of issue 16 (stack A): (key, what, target in seconds or None).
+READER_ROWS = (
+    ("fresh_clone_s", "fresh clone to a pushed model (install with a warm package cache, then the notebook)", None),
+    ("install_s", "of which the install (`scripts/setup_env.sh`, a new `.venv`)", None),
+    ("notebook_s", "the notebook under papermill (`make tutorial` once `.venv` exists)", 90),
+    ("cold_s", "a cold `pipeline_tools.local_runner` run on data_local", 60),
+    ("cached_s", "a fully cached rerun (nothing changed, second rerun)", 10),
+    ("tests_s", "the test suite, `make test`, once `.venv` exists", 600),
+    ("fast_tests_s", 'the fast tests, `make test-fast` (`-m "not slow"`)', 120),
+)
 
 
 # --- Data made at benchmark time -------------------------------------------------------------
@@ -113,6 +130,28 @@ def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequ
         raise RuntimeError(f"pipeline run failed ({' '.join(command)}):\n{tail}")
     components = component_times(os.path.join(output_root, "metadata.sqlite"))
     return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "components": components}
+
+
+def median_run(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time (its components are the report's), every run's wall time beside it."""
+    ordered = sorted(runs, key=lambda run: run["wall_s"])
+    return {**ordered[(len(ordered) - 1) // 2], "runs_wall_s": [run["wall_s"] for run in runs]}
+
+
+def median(values: Sequence[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
+def timed(command: Sequence[str], cwd: str, log_path: str, env: dict[str, str] | None = None) -> float:
+    """Seconds a command takes; its output goes to log_path; a failure raises with the log's tail."""
+    started = time.perf_counter()
+    with open(log_path, "w") as log:
+        code = subprocess.call(list(command), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    seconds = round(time.perf_counter() - started, 2)
+    if code != 0:
+        with open(log_path) as log:
+            raise RuntimeError(f"{' '.join(command)} failed ({code}):\n{log.read()[-3000:]}")
+    return seconds
 
 
 def component_times(metadata_path: str) -> dict[str, dict[str, Any]]:
@@ -264,61 +303,76 @@ def train_without_orchestration(output_root: str, train_steps: int, eval_steps: 
 # --- The whole benchmark ----------------------------------------------------------------------
 
 
-def measure_cache(work: str, header: list[str], rows: list[dict[str, str]], steps: int, log) -> dict[str, Any]:
-    """1-3: cold, warm (nothing changed) twice, and a changed Trainer hyperparameter, in one output root."""
+def measure_cache(work: str, header: list[str], rows: list[dict[str, str]], steps: int, repeats: int, log):
+    """1-3, in `repeats` output roots: cold, a first rerun, a fully cached rerun, a changed hyperparameter.
+
+    Each kind is the median of its runs over the roots (one ML Metadata store per root).
+    """
     data_1x = os.path.join(work, "data_1x")
     write_rows(os.path.join(data_1x, "complaints.csv"), header, rows)
-    root = os.path.join(work, "run_1x")
-    results: dict[str, Any] = {}
-    for key, message in (("cold", "cold run"), ("warm_first", "warm run"), ("warm", "warm run again")):
-        log(f"{message} ...")
-        results[key] = run_pipeline(data_1x, root, steps)
+    runs: dict[str, list[dict[str, Any]]] = {"cold": [], "warm_first": [], "warm": [], "changed_hyperparameter": []}
+    for repeat in range(repeats):
+        root = os.path.join(work, f"run_1x_{repeat}")
+        for key, message, train_steps in (
+            ("cold", "cold run", steps),
+            ("warm_first", "first rerun", steps),
+            ("warm", "rerun again (fully cached)", steps),
+            ("changed_hyperparameter", "changed train_steps", steps + 100),
+        ):
+            log(f"{message} ({repeat + 1} of {repeats}) ...")
+            runs[key].append(run_pipeline(data_1x, root, train_steps))
+    results: dict[str, Any] = {key: median_run(value) for key, value in runs.items()}
+    results["changed_hyperparameter"]["change"] = f"train_steps {steps} -> {steps + 100}"
     results["warm_over_cold"] = round(results["warm"]["wall_s"] / results["cold"]["wall_s"], 3)
     results["warm_first_over_cold"] = round(results["warm_first"]["wall_s"] / results["cold"]["wall_s"], 3)
-    log("changed train_steps ...")
-    results["changed_hyperparameter"] = {
-        "change": f"train_steps {steps} -> {steps + 100}",
-        **run_pipeline(data_1x, root, steps + 100),
-    }
     return results
 
 
-def measure_serving_and_limit(work: str, rows, steps: int, cold: dict[str, Any], quick: bool, log) -> dict[str, Any]:
-    """6 and 8, on the cold run's pushed model and transformed data."""
+def measure_serving_and_limit(work: str, rows, steps: int, cold: dict[str, Any], repeats: int, quick: bool, log):
+    """6 and 8, on the first cold run's pushed model and transformed data."""
     from pipeline_tools import serving
 
-    root = os.path.join(work, "run_1x")
+    root = os.path.join(work, "run_1x_0")
     log("serving latency ...")
     latency = serving_latency(serving.latest_model_dir(os.path.join(root, "serving_model")), rows, 50 if quick else 300)
     log("training without orchestration ...")
-    plain = train_without_orchestration(root, steps, eval_steps=PipelineSettings().eval_steps)
+    plain = [train_without_orchestration(root, steps, PipelineSettings().eval_steps) for _ in range(repeats)]
     limit = {
-        "plain_keras_s": plain,
+        "plain_keras_s": median(plain),
+        "plain_keras_runs_s": plain,
         "trainer_component_s": cold["components"]["Trainer"]["s"],
         "pipeline_wall_s": cold["wall_s"],
     }
     return {"serving": latency, "limit": limit}
 
 
-def measure_scaling(work: str, header, rows, steps: int, factors: list[int], cold, log) -> dict[str, Any]:
-    """4-5: the pipeline on resamples of the data, and Beam in one process against two."""
+def measure_scaling(work: str, header, rows, steps: int, factors: list[int], repeats: int, cold, log):
+    """4-5: the pipeline on resamples of the data, and Beam in one process against two (at the second size)."""
+
+    def runs(data: str, name: str, extra: Sequence[str] = ()) -> dict[str, Any]:
+        measured = []
+        for repeat in range(repeats):
+            root = os.path.join(work, f"{name}_{repeat}")
+            measured.append(run_pipeline(data, root, steps, extra))
+            shutil.rmtree(root, ignore_errors=True)
+        return median_run(measured)
+
     scaling = {"1": cold}
     for factor in factors[1:]:
         data = os.path.join(work, f"data_{factor}x")
         write_rows(os.path.join(data, "complaints.csv"), header, resample(rows, factor))
-        log(f"{factor}x rows ...")
-        scaling[str(factor)] = run_pipeline(data, os.path.join(work, f"run_{factor}x"), steps)
-    largest = factors[-1]
-    log(f"{largest}x rows, Beam multi_processing with 2 workers ...")
-    multi_processing = run_pipeline(
-        os.path.join(work, f"data_{largest}x"),
-        os.path.join(work, f"run_{largest}x_mp"),
-        steps,
+        log(f"{factor}x rows ({repeats} runs) ...")
+        scaling[str(factor)] = runs(data, f"run_{factor}x")
+    factor = factors[1]
+    log(f"{factor}x rows, Beam multi_processing with 2 workers ({repeats} runs) ...")
+    multi_processing = runs(
+        os.path.join(work, f"data_{factor}x"),
+        f"run_{factor}x_mp",
         [f"--beam-arg={arg}" for arg in MULTI_PROCESSING_ARGS],
     )
     return {
         "scaling": scaling,
-        "beam_multi_processing": {"factor": largest, "args": MULTI_PROCESSING_ARGS, **multi_processing},
+        "beam_multi_processing": {"factor": factor, "args": MULTI_PROCESSING_ARGS, **multi_processing},
     }
 
 
@@ -377,7 +431,7 @@ def measure_quality(work: str, header, rows, steps: int, seeds: list[int], log) 
             }
         )
     # The notebook's own split: CsvExampleGen's hash buckets over data_local (the cold run's).
-    cold_root = os.path.join(work, "run_1x")
+    cold_root = os.path.join(work, "run_1x_0")
     train, evaluate = examples_as_rows(cold_root, "train"), examples_as_rows(cold_root, "eval")
     quality.append(
         {
@@ -391,7 +445,103 @@ def measure_quality(work: str, header, rows, steps: int, seeds: list[int], log) 
     return quality
 
 
-def measure(work: str, quick: bool, log=print) -> dict[str, Any]:
+def fresh_copy(target: str) -> None:
+    """The repository's committed files (`git ls-files`), or, outside a git checkout (stack B's root file
+    system gets `git archive`), every file but environments and outputs: what a fresh clone holds."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+        files = [name for name in listed.decode().split("\0") if name]
+    except (OSError, subprocess.CalledProcessError):
+        files = None
+    if files is None:
+        ignore = shutil.ignore_patterns(".venv", "outputs", "__pycache__", ".pytest_cache", "*.egg-info")
+        shutil.copytree(REPO_ROOT, target, ignore=ignore, symlinks=True)
+        return
+    for name in files:
+        os.makedirs(os.path.join(target, os.path.dirname(name)), exist_ok=True)
+        shutil.copy2(os.path.join(REPO_ROOT, name), os.path.join(target, name), follow_symlinks=False)
+
+
+def measure_reader(work: str, repeats: int, full_suite: bool, log) -> dict[str, Any]:
+    """0: what a reader waits for, in a fresh copy of the repository, with the README's commands.
+
+    The install (a new .venv, pip's cache warm) is one run: the environment it makes is then reused,
+    as a reader's is. The notebook (`make tutorial`'s script) and the fast tests run `repeats` times,
+    each notebook run into a new output folder; the whole suite runs once when full_suite (it takes
+    many minutes).
+    """
+    fresh = os.path.join(work, "fresh_clone")
+    fresh_copy(fresh)
+    env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    result: dict[str, Any] = {}
+    log("install: scripts/setup_env.sh in a fresh copy (one run) ...")
+    result["install_s"] = timed(["bash", "scripts/setup_env.sh"], fresh, os.path.join(work, "install.log"), env)
+    notebook_runs = []
+    for repeat in range(repeats):
+        shutil.rmtree(os.path.join(fresh, "outputs"), ignore_errors=True)
+        log(f"the notebook: scripts/run_tutorial.sh ({repeat + 1} of {repeats}) ...")
+        notebook_runs.append(
+            timed(["bash", "scripts/run_tutorial.sh"], fresh, os.path.join(work, f"tutorial_{repeat}.log"), env)
+        )
+    result["notebook_runs_s"] = notebook_runs
+    result["notebook_s"] = median(notebook_runs)
+    result["fresh_clone_s"] = round(result["install_s"] + notebook_runs[0], 2)
+    fast_runs = []
+    for repeat in range(repeats):
+        log(f'the fast tests: scripts/run_tests.sh -m "not slow" ({repeat + 1} of {repeats}) ...')
+        command = ["bash", "scripts/run_tests.sh", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
+        fast_runs.append(timed(command, fresh, os.path.join(work, f"fast_tests_{repeat}.log"), env))
+    result["fast_tests_runs_s"] = fast_runs
+    result["fast_tests_s"] = median(fast_runs)
+    if full_suite:
+        log("the whole test suite: scripts/run_tests.sh (one run) ...")
+        command = ["bash", "scripts/run_tests.sh", "-q", "-p", "no:cacheprovider"]
+        result["tests_s"] = timed(command, fresh, os.path.join(work, "tests.log"), env)
+        with open(os.path.join(work, "tests.log")) as handle:
+            result["tests_summary"] = handle.read().strip().splitlines()[-1].strip("= ")
+    shutil.rmtree(fresh, ignore_errors=True)  # Its .venv is some 2.5 GB.
+    return result
+
+
+def environment() -> dict[str, Any]:
+    """Date, machine, commit and stack of this benchmark run."""
+    import apache_beam
+    import tensorflow as tf
+    import tfx
+
+    from pipeline_tools import preflight
+
+    memory_kb = 0
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown"
+    )
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        commit += " with uncommitted changes" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = os.environ.get("BENCHMARK_COMMIT", "unknown (not a git checkout)")
+    stack = next((stack.name for stack in preflight.STACKS if stack.tfx == tfx.__version__), "?")
+    glibc = platform.libc_ver()[1]
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "machine": f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024**2:.1f} GiB",
+        "stack": f"{stack}: Python {platform.python_version()}, tfx {tfx.__version__}, TensorFlow {tf.__version__}, "
+        f"Apache Beam {apache_beam.__version__}, glibc {glibc}",
+        "stack_name": stack,
+    }
+
+
+def measure(work: str, quick: bool, full_suite: bool, repeats: int, log=print) -> dict[str, Any]:
     """Every measurement of the report, in one dict (the .json file)."""
     import tfx
 
@@ -400,14 +550,19 @@ def measure(work: str, quick: bool, log=print) -> dict[str, Any]:
     results: dict[str, Any] = {
         "python": platform.python_version(),
         "tfx": tfx.__version__,
-        "machine": f"{os.cpu_count()} cores",
+        **environment(),
         "rows": len(rows),
         "train_steps": steps,
         "quick": quick,
+        "repeats": repeats,
     }
-    results.update(measure_cache(work, header, rows, steps, log))
-    results.update(measure_serving_and_limit(work, rows, steps, results["cold"], quick, log))
-    results.update(measure_scaling(work, header, rows, steps, [1, 2] if quick else [1, 4, 16], results["cold"], log))
+    results["reader"] = measure_reader(work, repeats, full_suite, log)
+    results.update(measure_cache(work, header, rows, steps, repeats, log))
+    results["reader"]["cold_s"] = results["cold"]["wall_s"]
+    results["reader"]["cached_s"] = results["warm"]["wall_s"]
+    results.update(measure_serving_and_limit(work, rows, steps, results["cold"], repeats, quick, log))
+    factors = [1, 2] if quick else [1, 4, 16]
+    results.update(measure_scaling(work, header, rows, steps, factors, repeats, results["cold"], log))
     results["quality"] = measure_quality(work, header, rows, steps, [0] if quick else [0, 1, 2], log)
     return results
 
@@ -429,6 +584,65 @@ def cost_per_1000_rows(results: dict[str, Any], base_rows: int) -> dict[str, flo
     return costs
 
 
+def _walls(run: dict[str, Any]) -> str:
+    return ", ".join(f"{wall:.1f}" for wall in run.get("runs_wall_s", [run["wall_s"]]))
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "not measured"
+    return f"{value:.0f} s" if value < 120 else f"{value:.0f} s ({value / 60:.1f} min)"
+
+
+def reader_table(stacks: Sequence[dict[str, Any]]) -> list[str]:
+    """The numbers a reader cares about first, one column per stack, the stack A targets beside them."""
+    lines = [
+        "| what a reader waits for | target (stack A) | "
+        + " | ".join(f"stack {r['stack_name']}" for r in stacks)
+        + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in stacks) + " |",
+    ]
+    for key, what, target in READER_ROWS:
+        cells = []
+        for results in stacks:
+            value = results["reader"].get(key)
+            met = "" if target is None or value is None else (" (met)" if value <= target else " (**not met**)")
+            cells.append(_seconds(value) + met)
+        lines.append(f"| {what} | {_seconds(target) if target else ''} | " + " | ".join(cells) + " |")
+    stack_lines = [
+        f"Stack {r['stack_name']}: {r['stack']}; {r['machine']}; commit {r['commit']}, {r['date']}." for r in stacks
+    ]
+    return lines + [""] + [line for text in stack_lines for line in (text, "")]
+
+
+def summary(results_dir: str) -> str:
+    """The reader table of every full (not --quick) report in results_dir, stack A first."""
+    stacks = []
+    for path in sorted(glob.glob(os.path.join(results_dir, "py*-tfx*.json"))):
+        with open(path) as handle:
+            results = json.load(handle)
+        if not results.get("quick") and "reader" in results:
+            stacks.append(results)
+    stacks.sort(key=lambda results: results["stack_name"])
+    return "\n".join(reader_table(stacks)) if stacks else ""
+
+
+def _reader_section(results: dict[str, Any]) -> list[str]:
+    reader = results["reader"]
+    lines = ["## 0. What a reader waits for", ""] + reader_table([results])
+    lines += [
+        f"The notebook's runs: {', '.join(f'{s:.0f}' for s in reader['notebook_runs_s'])} s; the fast tests': "
+        f"{', '.join(f'{s:.0f}' for s in reader['fast_tests_runs_s'])} s. "
+        "The install and the whole suite are one run each"
+        + (
+            f" (the suite: {reader['tests_summary']})."
+            if "tests_summary" in reader
+            else "; the suite was not run (--no-suite)."
+        )
+    ]
+    return lines + [""]
+
+
 def _cache_section(results: dict[str, Any]) -> list[str]:
     cold, warm, changed = results["cold"], results["warm"], results["changed_hyperparameter"]
     first = results["warm_first"]
@@ -436,8 +650,10 @@ def _cache_section(results: dict[str, Any]) -> list[str]:
     lines = [
         "## 1-3. One run, warm reruns, and a changed hyperparameter",
         "",
-        "Four runs in one output root (one ML Metadata store), in this order. Each cell: seconds, and",
-        "the execution's state (`CACHED`: outputs reused; `COMPLETE`: ran).",
+        f"Four runs in one output root (one ML Metadata store), in this order, in each of {results['repeats']}",
+        "output roots; each column is the run with the median wall time of its kind (every wall time",
+        "below the table). Each cell: seconds, and the execution's state (`CACHED`: outputs reused;",
+        "`COMPLETE`: ran).",
         "",
         "| component | cold | first rerun, nothing changed | second rerun, nothing changed | train_steps changed |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -460,6 +676,7 @@ def _cache_section(results: dict[str, Any]) -> list[str]:
         "| sum of components | " + " | ".join(f"{summed(run):.1f}" for run in runs) + " |",
         "| **process wall time** | " + " | ".join(f"**{run['wall_s']:.1f}**" for run in runs) + " |",
         "| peak memory (MB) | " + " | ".join(f"{run['peak_rss_mb']:.0f}" for run in runs) + " |",
+        "| every run's wall time | " + " | ".join(_walls(run) for run in runs) + " |",
         "",
         f"Rerun / cold run: first **{results['warm_first_over_cold']:.1%}**, "
         f"second **{results['warm_over_cold']:.1%}** (target at most 15%). Re-ran after {changed['change']}: "
@@ -559,15 +776,18 @@ def _quality_section(results: dict[str, Any]) -> list[str]:
 def report(results: dict[str, Any]) -> str:
     """The report's Markdown: every section, from the measurements."""
     lines = [
-        f"# Benchmark: Python {results['python']}, TFX {results['tfx']}, {results['machine']}",
+        f"# Benchmark: Python {results['python']}, TFX {results['tfx']} (stack {results['stack_name']})",
         "",
-        f"Data: data_local ({results['rows']:,} rows) and resamples of it; {results['train_steps']} train steps. "
-        "Produced by `benchmarks/run.py`"
+        f"- Date: {results['date']}; commit {results['commit']}.",
+        f"- Machine: {results['machine']}.",
+        f"- Stack {results['stack']}.",
+        f"- Data: data_local ({results['rows']:,} rows) and resamples of it; {results['train_steps']} train steps.",
+        f"- Times: the median of {results['repeats']} runs unless a line says one run. Produced by `benchmarks/run.py`"
         + (" --quick (smoke run, not the committed numbers)" if results["quick"] else "")
-        + ".",
+        + f" in {results.get('benchmark_wall_s', 0) / 60:.0f} minutes.",
         "",
     ]
-    lines += _cache_section(results) + _scaling_section(results) + _serving_section(results)
+    lines += _reader_section(results) + _cache_section(results) + _scaling_section(results) + _serving_section(results)
     return "\n".join(lines + _quality_section(results))
 
 
@@ -589,7 +809,7 @@ def plot(results: dict[str, Any], path: str) -> None:
         )
     axis.set_xlabel("rows")
     axis.set_ylabel("seconds")
-    axis.set_title(f"Time per component (TFX {results['tfx']}, Python {results['python']}, {results['machine']})")
+    axis.set_title(f"Time per component (TFX {results['tfx']}, Python {results['python']}, {os.cpu_count()} cores)")
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
     figure.tight_layout()
@@ -601,7 +821,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes and few steps: checks the harness")
     parser.add_argument("--results-dir", default=os.path.join(REPO_ROOT, "benchmarks", "results"))
     parser.add_argument("--work-dir", default="", help="keep runs here (default: a temporary folder, removed)")
+    parser.add_argument("--repeats", type=int, default=0, help=f"runs per time (default {REPEATS}; 1 with --quick)")
+    parser.add_argument("--no-suite", action="store_true", help="skip the one run of the whole test suite")
     args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else REPEATS)
+    if repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     import tfx
 
     name = f"py{sys.version_info.major}.{sys.version_info.minor}-tfx{tfx.__version__}" + (
@@ -613,6 +838,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = measure(
             work,
             args.quick,
+            full_suite=not (args.quick or args.no_suite),
+            repeats=repeats,
             log=lambda message: print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True),
         )
     finally:
@@ -627,8 +854,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with open(base + ".md", "w") as handle:
         handle.write(text)
     plot(results, base + ".png")
+    with open(os.path.join(args.results_dir, "summary.md"), "w") as handle:
+        handle.write(summary(args.results_dir) + "\n")
     print(text)
-    print(f"written: {base}.md, .json, .png")
+    print(f"written: {base}.md, .json, .png and {args.results_dir}/summary.md (every stack's reader table)")
     return 0
 
 

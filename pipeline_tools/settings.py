@@ -26,9 +26,13 @@ REFERENCE_STATISTICS_FILE = os.path.join(REPO_ROOT, "schema", "reference_statist
 DATA_ROOT = os.path.join(REPO_ROOT, "data_local")
 
 # Beam options of the Beam-based components (ExampleGen, StatisticsGen, Transform, Evaluator)
-# when they run on this machine: DirectRunner in the orchestrator's own process, which on two
-# cores beats worker processes (benchmarks/README.md).
-LOCAL_BEAM_PIPELINE_ARGS: tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+# when they run on this machine: none, so DirectRunner's defaults, in the orchestrator's own
+# process with one worker (which on two cores beats worker processes: benchmarks/README.md).
+# None at all, because TFX answers any Beam option without a packaging one (--extra_package,
+# --setup_file, --sdk_container_image...) by building an sdist of TFX itself for remote workers:
+# 1.2 s per Beam component, and 49 MB left in the temporary folder each time, for a runner that
+# ships nothing anywhere. Dataflow gets its own options (pipeline_tools/vertex/settings.py).
+LOCAL_BEAM_PIPELINE_ARGS: tuple[str, ...] = ()
 
 _PIPELINE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,127}$")
 

@@ -19,6 +19,35 @@ from pipeline_tools import quiet  # noqa: E402
 quiet.install(import_tensorflow=False)  # The test modules import it when they need it.
 
 
+# The fixtures that run a pipeline, a notebook or a blueprint end to end (tens of seconds to
+# minutes each): every test that uses one is `slow`, as is every test marked so by hand.
+# `make test-fast` (-m "not slow") runs the rest in about a minute.
+END_TO_END_FIXTURES = {
+    "local_run",  # The local notebook under papermill (here).
+    "vertex_dry_run",  # The Vertex notebook's dry run (here).
+    "small_run",  # test_notebooks: the notebook on 200 rows.
+    "gate_runs",  # test_data_validation: LocalDagRunner up to the gate, on faulty data.
+    "transform_output",  # test_module: Transform on real rows.
+    "three_runs",  # test_failure_cases: five LocalDagRunner runs on one output root.
+    "later_runs",
+    "scheduled_runs",  # test_vertex_run: the blueprint executed task by task, twice.
+    "plain_run",
+}
+# Tests that share a session fixture run in one pytest-xdist worker (make test runs one per core,
+# --dist loadgroup), so each notebook runs once; every other test stays with its module's tests,
+# which share module fixtures.
+SESSION_FIXTURE_GROUP = {"local_run": "executed-notebooks", "vertex_dry_run": "executed-notebooks"}
+
+
+@pytest.hookimpl(tryfirst=True)  # Before pytest-xdist reads the groups.
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if END_TO_END_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+        group = next((SESSION_FIXTURE_GROUP[name] for name in item.fixturenames if name in SESSION_FIXTURE_GROUP), None)
+        item.add_marker(pytest.mark.xdist_group(group or item.module.__name__))
+
+
 LOCAL_NOTEBOOK = REPO_ROOT / "notebooks" / "local" / "tfx_pipeline_interactive.ipynb"
 VERTEX_NOTEBOOK = REPO_ROOT / "notebooks" / "vertex_ai" / "tfx_pipeline_vertex_ai.ipynb"
 

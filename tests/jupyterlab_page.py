@@ -78,7 +78,9 @@ def jupyterlab(root_dir: Path, log_path: Path) -> Iterator[str]:
     ]
     # Its own workspace too: JupyterLab otherwise restores (and saves) the layout of the last session
     # in ~/.jupyter/lab/workspaces, tabs of notebooks from other folders included.
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(settings / "workspaces"))
+    env = dict(
+        os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(settings / "workspaces")
+    )
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -153,7 +155,9 @@ def open_notebook(page, url: str, timeout_s: float = 90) -> list[dict]:
         except PageTimeout:
             status = " ".join(page.evaluate(KERNEL_STATUS).split())[:300]
             if attempt == 2:
-                raise AssertionError(f"the kernel never said Idle in {timeout_s:.0f} s; the status bar: {status!r}") from None
+                raise AssertionError(
+                    f"the kernel never said Idle in {timeout_s:.0f} s; the status bar: {status!r}"
+                ) from None
             print(f"kernel not idle after {timeout_s / 2:.0f} s (status bar: {status!r}); loading the page again")
     page.wait_for_function(  # Every image decoded.
         "() => [...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)",

@@ -4,6 +4,7 @@ The measurements themselves are not tested here (benchmarks print numbers; they 
 tests): `benchmarks/run.py --quick` exercises them end to end.
 """
 
+import json
 import sys
 
 import pytest
@@ -83,7 +84,24 @@ def test_report_holds_every_section():
     results = {
         "python": "3.10.13",
         "tfx": "1.16.0",
-        "machine": "2 cores",
+        "date": "2026-11-27 10:00 UTC",
+        "commit": "abc1234",
+        "machine": "2 cores (a CPU), 23.5 GiB",
+        "stack": "A: Python 3.10.13, tfx 1.16.0",
+        "stack_name": "A",
+        "repeats": 3,
+        "reader": {
+            "install_s": 100.0,
+            "notebook_s": 95.0,
+            "notebook_runs_s": [97.0, 95.0, 93.0],
+            "fresh_clone_s": 197.0,
+            "cold_s": 45.0,
+            "cached_s": 5.5,
+            "fast_tests_s": 80.0,
+            "fast_tests_runs_s": [80.0, 81.0, 79.0],
+            "tests_s": 660.0,
+            "tests_summary": "280 passed in 660.00s",
+        },
         "rows": 3101,
         "train_steps": 500,
         "quick": False,
@@ -111,5 +129,41 @@ def test_report_holds_every_section():
         "multi_processing",
         "**12.0 s**",
         "Re-ran after train_steps 500 -> 600: CsvExampleGen",
+        "commit abc1234",
+        "| the notebook under papermill (`make tutorial` once `.venv` exists) | 90 s | 95 s (**not met**) |",
+        "| a fully cached rerun (nothing changed, second rerun) | 10 s | 6 s (met) |",
+        "| the test suite, `make test`, once `.venv` exists | 600 s (10.0 min) | 660 s (11.0 min) (**not met**) |",
+        "The notebook's runs: 97, 95, 93 s",
     ):
         assert expected in text, expected
+
+
+def test_the_median_run_is_the_middle_one_with_every_wall_time():
+    runs = [_run({"Transform": s}, wall) for s, wall in ((1.0, 50.0), (2.0, 40.0), (3.0, 60.0))]
+    middle = benchmark.median_run(runs)
+    assert middle["wall_s"] == 50.0 and middle["components"]["Transform"]["s"] == 1.0
+    assert middle["runs_wall_s"] == [50.0, 40.0, 60.0]
+
+
+RESULTS = REPO_ROOT / "benchmarks" / "results"
+
+
+def test_both_stacks_reports_come_from_one_commit_and_say_where_they_ran():
+    reports = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("py*-tfx*.json"))]
+    full = [report for report in reports if not report.get("quick")]
+    assert {report["stack_name"] for report in full} == {"A", "B"}
+    assert len({report["commit"] for report in full}) == 1, [report["commit"] for report in full]
+    for report in full:
+        assert report["repeats"] >= 3
+        for key in ("date", "machine", "stack"):
+            assert report[key], key
+        for key, _, _ in benchmark.READER_ROWS:
+            assert report["reader"][key] > 0, (report["stack_name"], key)
+
+
+@pytest.mark.parametrize("readme", ["benchmarks/README.md", "README.md"])
+def test_the_readme_tables_are_the_committed_reports(readme):
+    """The reader table in both READMEs is what the committed .json files say (summary.md too)."""
+    table = benchmark.summary(str(RESULTS))
+    assert table and table in (REPO_ROOT / readme).read_text(), f"{readme}: paste benchmarks/results/summary.md"
+    assert (RESULTS / "summary.md").read_text().strip() == table.strip()

@@ -44,6 +44,7 @@ def _write(path, rows, fields=None):
 # --- The curated schema ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_committed_schema_is_the_curated_inference_of_the_data():
     assert data_gate.read_schema(SCHEMA_FILE) == schema.infer_and_curate(DATA_ROOT)
     assert schema.main(["--check"]) == 0
@@ -114,6 +115,7 @@ def _product_share_statistics(tmp_path, name, share):
     return tfdv.generate_statistics_from_csv(str(tmp_path / f"{name}.csv"))
 
 
+@pytest.mark.slow
 def test_a_product_jumping_from_20_to_80_percent_is_drift_and_22_percent_is_not(tmp_path):
     curated = schema.read_curated()
     before = _product_share_statistics(tmp_path, "before", 0.20)
@@ -294,6 +296,7 @@ def test_unseen_categories_and_a_100000_character_narrative_pass_the_gate(gate_r
     assert gate_runs["unseen and long"][1] is None
 
 
+@pytest.mark.slow
 def test_eval_data_drifting_from_train_stops_the_gate(tmp_path):
     rows = _real_rows(400)
     train = [dict(row, product="Mortgage" if i % 5 == 0 else "Debt collection") for i, row in enumerate(rows[:250])]
@@ -356,6 +359,7 @@ def test_the_container_gate_command_gives_the_same_verdict(gate_runs, tmp_path):
         assert "  product: L-infinity " in result.stdout and "(at most 0.25)" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_local_runner_stops_before_transform_and_exits_1(tmp_path, capsys):
     _write(str(tmp_path / "data" / "complaints.csv"), _every_tenth(_real_rows(300), consumer_disputed="2"))
     status = local_runner.main(["--data-root", str(tmp_path / "data"), "--output-root", str(tmp_path / "out")])

@@ -29,6 +29,7 @@ def test_the_user_code_wheel_holds_only_the_model_code(tmp_path):
     assert packed == ["base_pipeline.py", "module.py"]
 
 
+@pytest.mark.slow
 def test_module_stands_alone_as_on_vertex_ai(tmp_path):
     """On Vertex AI module.py is uploaded and loaded by itself in TFX's image: it may import no repository file."""
     (tmp_path / "module.py").write_text((REPO_ROOT / "module.py").read_text())
@@ -73,6 +74,7 @@ def test_the_stacks_are_listed_once_and_requirements_pin_them():
         assert stack.tfx not in setup, f"scripts/setup_env.sh names tfx {stack.tfx} itself"
 
 
+@pytest.mark.slow
 def test_a_local_run_imports_no_vertex_ai_client():
     """The local path (pipeline, runner, the executors it starts, module.py) leaves Google Cloud's extensions alone."""
     code = """

@@ -213,6 +213,7 @@ def test_a_small_sample_trains_ten_passes_and_ends_with_a_clear_outcome(small_ru
         assert "No model has been pushed to " in text
 
 
+@pytest.mark.slow
 def test_not_blessed_is_an_outcome_and_fails_the_run_only_when_asked(tmp_path):
     """An AUC bar no model reaches: the notebook explains to its last cell, then fails as asked."""
     with pytest.raises(papermill.PapermillExecutionError) as error:
@@ -236,6 +237,7 @@ def test_not_blessed_is_an_outcome_and_fails_the_run_only_when_asked(tmp_path):
     assert "not pushed: " in text and "No model has been pushed to " in text
 
 
+@pytest.mark.slow
 def test_data_breaking_the_curated_schema_stops_the_notebook_before_transform(tmp_path):
     """Labels "Yes" and 2 pass the schema this notebook infers, not the curated one: the notebook stops in section 4."""
     data = _sample(tmp_path / "data", 300, consumer_disputed="Yes")
@@ -253,6 +255,7 @@ def test_data_breaking_the_curated_schema_stops_the_notebook_before_transform(tm
     assert (root / "ExampleValidator").is_dir() and not (root / "Transform").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "parameter, value, message",
     [
@@ -347,6 +350,7 @@ def test_vertex_notebook_dry_run_with_every_switch(vertex_dry_run):
     assert json.loads(train_args) == {"num_steps": 1000}
 
 
+@pytest.mark.slow
 def test_vertex_notebook_refuses_placeholders_for_a_real_run(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError) as error:
         execute_notebook(VERTEX_NOTEBOOK, tmp_path, output_dir=str(tmp_path / "vertex"), dry_run=False)
@@ -354,6 +358,7 @@ def test_vertex_notebook_refuses_placeholders_for_a_real_run(tmp_path):
     assert not (tmp_path / "vertex").exists()
 
 
+@pytest.mark.slow
 def test_committed_notebooks_pass_nbval(tmp_path):
     """nbval re-runs each committed notebook with its own defaults and compares marked outputs."""
     notebooks = sorted(str(path) for path in (REPO_ROOT / "notebooks").glob("*/*.ipynb"))

@@ -271,3 +271,24 @@ def test_presplit_data_keeps_its_own_train_and_eval(tmp_path):
         _pipeline(tmp_path, presplit, data_root=str(data))
     with pytest.raises(ValueError, match="train' is not a folder"):
         _pipeline(tmp_path, presplit, data_root=str(REPO_ROOT / "schema"))
+
+
+def test_local_beam_options_make_tfx_package_nothing(monkeypatch):
+    """Any Beam option without a packaging one makes TFX build an sdist of itself for remote workers
+    (1.2 s and 49 MB of the temporary folder per Beam component); the local options must not."""
+    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
+    from tfx.utils import dependency_utils
+
+    from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS
+
+    def refuse():
+        raise AssertionError("TFX built its ephemeral package for a local run")
+
+    class BeamExecutor(BaseBeamExecutor):  # As StatisticsGen's, Transform's... executors start.
+        def Do(self, input_dict, output_dict, exec_properties):  # noqa: N802 (TFX's name)
+            pass
+
+    monkeypatch.setattr(dependency_utils, "build_ephemeral_package", refuse)
+    BeamExecutor(BaseBeamExecutor.Context(beam_pipeline_args=list(LOCAL_BEAM_PIPELINE_ARGS)))
+    with pytest.raises(AssertionError, match="ephemeral package"):  # What a plain Beam option would do.
+        BeamExecutor(BaseBeamExecutor.Context(beam_pipeline_args=["--direct_num_workers=1"]))

@@ -118,6 +118,7 @@ def test_the_pushed_model_answers_raw_examples(plain_run):
     assert probabilities.shape == (20,) and ((probabilities > 0) & (probabilities < 1)).all()
 
 
+@pytest.mark.slow
 def test_a_missing_column_fails_the_gate_task_and_nothing_after_it_runs(tmp_path):
     _write_rows(tmp_path / "data" / "complaints.csv", 300, drop="company")
     _, result = _execute(tmp_path, vertex_stand_in.StandIn(str(tmp_path / "runs")), "missing-column")
