@@ -35,8 +35,10 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
-from pipeline_tools import columns  # noqa: E402
+from pipeline_tools import columns, quiet  # noqa: E402
 from pipeline_tools.settings import DATA_ROOT, PipelineSettings  # noqa: E402
+
+quiet.install(import_tensorflow=False)  # The known start-up noise of TensorFlow and Google Cloud, as in the notebooks.
 
 BEAM_HEAVY = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
 MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
@@ -446,20 +448,13 @@ def measure_quality(work: str, header, rows, steps: int, seeds: list[int], log) 
 
 
 def fresh_copy(target: str) -> None:
-    """The repository's committed files (`git ls-files`), or, outside a git checkout (stack B's root file
-    system gets `git archive`), every file but environments and outputs: what a fresh clone holds."""
-    try:
-        listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
-        files = [name for name in listed.decode().split("\0") if name]
-    except (OSError, subprocess.CalledProcessError):
-        files = None
-    if files is None:
-        ignore = shutil.ignore_patterns(".venv", "outputs", "__pycache__", ".pytest_cache", "*.egg-info")
-        shutil.copytree(REPO_ROOT, target, ignore=ignore, symlinks=True)
+    """What a reader starts from: `git clone` of this checkout (its last commit), or, outside a git
+    checkout (stack B's root file system gets `git archive`), every file but environments and outputs."""
+    if os.path.isdir(os.path.join(REPO_ROOT, ".git")):
+        subprocess.run(["git", "clone", "--quiet", REPO_ROOT, target], check=True)
         return
-    for name in files:
-        os.makedirs(os.path.join(target, os.path.dirname(name)), exist_ok=True)
-        shutil.copy2(os.path.join(REPO_ROOT, name), os.path.join(target, name), follow_symlinks=False)
+    ignore = shutil.ignore_patterns(".venv", "outputs", "__pycache__", ".pytest_cache", "*.egg-info")
+    shutil.copytree(REPO_ROOT, target, ignore=ignore, symlinks=True)
 
 
 def measure_reader(work: str, repeats: int, full_suite: bool, log) -> dict[str, Any]:
@@ -468,7 +463,7 @@ def measure_reader(work: str, repeats: int, full_suite: bool, log) -> dict[str, 
     The install (a new .venv, pip's cache warm) is one run: the environment it makes is then reused,
     as a reader's is. The notebook (`make tutorial`'s script) and the fast tests run `repeats` times,
     each notebook run into a new output folder; the whole suite runs once when full_suite (it takes
-    many minutes).
+    many minutes). Both leave out the tests marked `reports`, which check the reports this run makes.
     """
     fresh = os.path.join(work, "fresh_clone")
     fresh_copy(fresh)
@@ -489,13 +484,13 @@ def measure_reader(work: str, repeats: int, full_suite: bool, log) -> dict[str, 
     fast_runs = []
     for repeat in range(repeats):
         log(f'the fast tests: scripts/run_tests.sh -m "not slow" ({repeat + 1} of {repeats}) ...')
-        command = ["bash", "scripts/run_tests.sh", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
+        command = ["bash", "scripts/run_tests.sh", "-q", "-m", "not slow and not reports", "-p", "no:cacheprovider"]
         fast_runs.append(timed(command, fresh, os.path.join(work, f"fast_tests_{repeat}.log"), env))
     result["fast_tests_runs_s"] = fast_runs
     result["fast_tests_s"] = median(fast_runs)
     if full_suite:
         log("the whole test suite: scripts/run_tests.sh (one run) ...")
-        command = ["bash", "scripts/run_tests.sh", "-q", "-p", "no:cacheprovider"]
+        command = ["bash", "scripts/run_tests.sh", "-q", "-m", "not reports", "-p", "no:cacheprovider"]
         result["tests_s"] = timed(command, fresh, os.path.join(work, "tests.log"), env)
         with open(os.path.join(work, "tests.log")) as handle:
             result["tests_summary"] = handle.read().strip().splitlines()[-1].strip("= ")

@@ -148,6 +148,7 @@ def test_the_median_run_is_the_middle_one_with_every_wall_time():
 RESULTS = REPO_ROOT / "benchmarks" / "results"
 
 
+@pytest.mark.reports
 def test_both_stacks_reports_come_from_one_commit_and_say_where_they_ran():
     reports = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("py*-tfx*.json"))]
     full = [report for report in reports if not report.get("quick")]
@@ -161,6 +162,7 @@ def test_both_stacks_reports_come_from_one_commit_and_say_where_they_ran():
             assert report["reader"][key] > 0, (report["stack_name"], key)
 
 
+@pytest.mark.reports
 @pytest.mark.parametrize("readme", ["benchmarks/README.md", "README.md"])
 def test_the_readme_tables_are_the_committed_reports(readme):
     """The reader table in both READMEs is what the committed .json files say (summary.md too)."""
