@@ -604,9 +604,7 @@ def reader_table(stacks: Sequence[dict[str, Any]]) -> list[str]:
             met = "" if target is None or value is None else (" (met)" if value <= target else " (**not met**)")
             cells.append(_seconds(value) + met)
         lines.append(f"| {what} | {_seconds(target) if target else ''} | " + " | ".join(cells) + " |")
-    stack_lines = [
-        f"Stack {r['stack_name']}: {r['stack']}; {r['machine']}; commit {r['commit']}, {r['date']}." for r in stacks
-    ]
+    stack_lines = [f"Stack {r['stack']}; {r['machine']}; commit {r['commit']}, {r['date']}." for r in stacks]
     return lines + [""] + [line for text in stack_lines for line in (text, "")]
 
 
@@ -818,7 +816,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work-dir", default="", help="keep runs here (default: a temporary folder, removed)")
     parser.add_argument("--repeats", type=int, default=0, help=f"runs per time (default {REPEATS}; 1 with --quick)")
     parser.add_argument("--no-suite", action="store_true", help="skip the one run of the whole test suite")
+    parser.add_argument(
+        "--render", nargs="+", metavar="JSON", help="measure nothing: write the reports again from these .json files"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        for path in args.render:
+            if not path.endswith(".json") or not os.path.isfile(path):
+                parser.error(f"--render takes the .json files of earlier runs, got {path!r}")
+            print(write_report(os.path.abspath(path)[: -len(".json")]).splitlines()[-1])
+        return 0
     repeats = args.repeats or (1 if args.quick else REPEATS)
     if repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
@@ -844,16 +851,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.makedirs(args.results_dir, exist_ok=True)
     base = os.path.join(args.results_dir, name)
     with open(base + ".json", "w") as handle:
-        json.dump(results, handle, indent=1, sort_keys=True)
+        json.dump(results, handle, indent=1)
+    print(write_report(base))
+    return 0
+
+
+def pipeline_order() -> list[str]:
+    """The component ids in the order LocalDagRunner runs them (the pipeline's, upstream first)."""
+    from pipeline_tools import local_runner
+
+    with tempfile.TemporaryDirectory() as folder:
+        _, arguments = local_runner.parse_arguments(["--output-root", folder])
+        return [component.id for component in local_runner.build(arguments).components]
+
+
+def in_pipeline_order(results: dict[str, Any]) -> dict[str, Any]:
+    """results with every run's components in pipeline order (a .json file may hold them sorted by name)."""
+    order = pipeline_order()
+
+    def ordered(run: dict[str, Any]) -> dict[str, Any]:
+        ranked = sorted(run["components"], key=lambda name: order.index(name) if name in order else len(order))
+        return {**run, "components": {name: run["components"][name] for name in ranked}}
+
+    results = dict(results)
+    for key in ("cold", "warm_first", "warm", "changed_hyperparameter", "beam_multi_processing"):
+        results[key] = ordered(results[key])
+    results["scaling"] = {factor: ordered(run) for factor, run in results["scaling"].items()}
+    return results
+
+
+def write_report(base: str) -> str:
+    """From base.json (the raw numbers): base.md, base.png and the summary.md beside them; returns the report."""
+    with open(base + ".json") as handle:
+        results = in_pipeline_order(json.load(handle))
     text = report(results) + f"\n![time per component against rows]({os.path.basename(base)}.png)\n"
     with open(base + ".md", "w") as handle:
         handle.write(text)
     plot(results, base + ".png")
-    with open(os.path.join(args.results_dir, "summary.md"), "w") as handle:
-        handle.write(summary(args.results_dir) + "\n")
-    print(text)
-    print(f"written: {base}.md, .json, .png and {args.results_dir}/summary.md (every stack's reader table)")
-    return 0
+    folder = os.path.dirname(base)
+    with open(os.path.join(folder, "summary.md"), "w") as handle:
+        handle.write(summary(folder) + "\n")
+    return text + f"\nwritten: {base}.md, .png and {folder}/summary.md (every stack's reader table)"
 
 
 if __name__ == "__main__":

@@ -169,3 +169,16 @@ def test_the_readme_tables_are_the_committed_reports(readme):
     table = benchmark.summary(str(RESULTS))
     assert table and table in (REPO_ROOT / readme).read_text(), f"{readme}: paste benchmarks/results/summary.md"
     assert (RESULTS / "summary.md").read_text().strip() == table.strip()
+
+
+def test_a_report_written_again_from_its_json_lists_components_in_pipeline_order(tmp_path):
+    """`run.py --render` rewrites a report from its raw numbers; a .json may hold components sorted by name."""
+    names = ["Trainer", "Pusher", "CsvExampleGen", "Transform", "Evaluator", "StatisticsGen"]
+    run = _run({name: 1.0 for name in sorted(names)}, 10.0)
+    results = {"cold": run, "warm_first": run, "warm": run, "changed_hyperparameter": run}
+    results.update(beam_multi_processing=run, scaling={"1": run, "4": run})
+    ordered = benchmark.in_pipeline_order(results)
+    expected = ["CsvExampleGen", "StatisticsGen", "Transform", "Trainer", "Evaluator", "Pusher"]
+    assert list(ordered["cold"]["components"]) == expected
+    assert list(ordered["scaling"]["4"]["components"]) == expected
+    assert ordered["cold"]["wall_s"] == 10.0 and list(run["components"]) == sorted(names)  # A copy.
