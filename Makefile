@@ -9,7 +9,7 @@ test-fast:  ## The tests that run no pipeline, notebook or blueprint end to end 
 	@bash scripts/run_tests.sh -m "not slow"
 lab:  ## Open the local notebook in JupyterLab, with this environment's kernel
 	@bash scripts/run_lab.sh
-benchmark:  ## Measure the pipeline (about 45 minutes); report in benchmarks/results/
+benchmark:  ## Measure the pipeline (about 35 minutes); report in benchmarks/results/
 	@bash scripts/run_benchmark.sh
 benchmark-stack-b:  ## The same on stack B (tfx 1.21, Python 3.13) in ../shared's Debian 13 root file system
 	@bash scripts/benchmark_stack_b.sh

@@ -1,7 +1,7 @@
 """Measures the pipeline on this machine and writes a report: what a reader waits for, cost, cache,
 scaling, serving, quality.
 
-    .venv/bin/python benchmarks/run.py             # about 40 minutes on 2 cores (stack A)
+    .venv/bin/python benchmarks/run.py             # about 35 minutes on 2 cores (stack A)
     .venv/bin/python benchmarks/run.py --quick     # a smoke run of every measurement (one run each, small)
     bash scripts/benchmark_stack_b.sh              # the same on stack B (tfx 1.21, Python 3.13)
 
@@ -511,9 +511,8 @@ def environment() -> dict[str, Any]:
         for line in handle:
             if line.startswith("MemTotal:"):
                 memory_kb = int(line.split()[1])
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown"
-    )
+    with open("/proc/cpuinfo") as handle:
+        cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "unknown")
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True

@@ -57,7 +57,7 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
         action="append",
         dest="beam_args",
         metavar="ARG",
-        help="a Beam option replacing the in-process defaults, e.g. "
+        help="a Beam option (none by default: DirectRunner in this process), e.g. "
         "--beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2",
     )
     return parser, parser.parse_args(argv)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark (benchmarks/run.py) in the project's environment, creating it first if
-# needed, and writes benchmarks/results/<python>-tfx<version>.{md,json,png}. About 30 minutes
-# on 2 cores; --quick checks the harness in about 13. Extra arguments go to benchmarks/run.py.
+# needed, and writes benchmarks/results/<python>-tfx<version>.{md,json,png} and summary.md. About
+# 35 minutes on 2 cores; --quick runs each measurement once, small. Extra arguments go to benchmarks/run.py.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 python=$("$repo/scripts/setup_env.sh")

@@ -21,7 +21,7 @@ quiet.install(import_tensorflow=False)  # The test modules import it when they n
 
 # The fixtures that run a pipeline, a notebook or a blueprint end to end (tens of seconds to
 # minutes each): every test that uses one is `slow`, as is every test marked so by hand.
-# `make test-fast` (-m "not slow") runs the rest in about a minute.
+# `make test-fast` (-m "not slow") runs the rest in about 20 s.
 END_TO_END_FIXTURES = {
     "local_run",  # The local notebook under papermill (here).
     "vertex_dry_run",  # The Vertex notebook's dry run (here).

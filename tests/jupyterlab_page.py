@@ -141,8 +141,8 @@ def open_notebook(page, url: str, timeout_s: float = 90) -> list[dict]:
     """Opens the notebook at url, waits until its kernel is idle, and returns what READ_CELLS reads.
 
     The kernel of this environment starts with the notebook; "Idle" in the status bar means it runs.
-    A page whose kernel status stays at "Connecting" is loaded once more, as a reader would; if it
-    still does not say Idle, the error quotes the status bar.
+    A page whose kernel does not say Idle in half the time is loaded once more, as a reader would;
+    if it still does not, the error quotes the status bar.
     """
     from playwright.sync_api import TimeoutError as PageTimeout
 
