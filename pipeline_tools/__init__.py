@@ -9,7 +9,7 @@ module per job:
   settings        PipelineSettings: every setting of the pipeline, its default and its check
   csv_check       refuses CSV files CsvExampleGen cannot read, naming file and line
   schema          the curated schema: how it is made from SchemaGen's, read and checked
-  data_gate       the gate before Transform: anomalies and drift (runs as it is in the TFX image)
+  components/     the pipeline's own TFX components (the gates, the training statistics, the endpoint clean-up)
   prepare_data    converts a CFPB export into the tutorial's CSV
   serving         the pushed model: latest version, raw rows in, probabilities out
   views           static tables and charts of the artifacts (Colab, JupyterLab, saved notebooks)

@@ -1,8 +1,8 @@
 """Refuses CSV files CsvExampleGen cannot read, naming the file and the line, before any component runs.
 
 CsvExampleGen reads one UTF-8 record per line, every line with the header's number of fields.
-`base_pipeline.check_inputs` runs these checks on a local data root, and the Vertex AI runner on
-the data it is about to upload. A CFPB export with such records is converted by
+`check_inputs` runs these checks on a local data root when the pipeline is built, and the Vertex AI
+runner on the data it is about to upload. A CFPB export with such records is converted by
 `python -m pipeline_tools.prepare_data`, which reports them.
 """
 
@@ -72,3 +72,32 @@ def check_csv_folder(folder: str) -> list[str]:
                 "CsvExampleGen needs one header for all files"
             )
     return files
+
+
+def check_inputs(data_root: str, spans_wanted: str, presplit: bool, module_file: str) -> None:
+    """Raises ValueError naming a local input the pipeline cannot read: a missing folder or module file,
+    span folders without a range (or a range without span folders), or the first CSV record
+    CsvExampleGen could not read. Remote (gs://) paths are not checked."""
+    from pipeline_tools import spans
+
+    if "://" not in data_root:
+        if not os.path.isdir(data_root):
+            raise ValueError(f"data_root {data_root!r} is not a folder")
+        staged = spans.available(data_root)
+        if staged and not spans_wanted:
+            raise ValueError(
+                f"data_root {data_root!r} holds span folders: pass a range in settings.spans and the folder "
+                "pipeline_tools.spans.stage makes (the runners and notebooks do it), not the spans themselves"
+            )
+        if spans_wanted and not staged:
+            raise ValueError(spans.no_spans_error(spans_wanted, data_root))
+        if spans_wanted:
+            folders = [os.path.join(data_root, f"span-{span}") for span in staged]
+        elif presplit:
+            folders = [os.path.join(data_root, split) for split in ("train", "eval")]
+        else:
+            folders = [data_root]
+        for folder in folders:
+            check_csv_folder(folder)
+    if "://" not in module_file and not os.path.isfile(module_file):
+        raise ValueError(f"module_file {module_file!r} does not exist")

@@ -5,7 +5,8 @@ ML Metadata records each execution with the artifacts it read and wrote, under t
 output keys. One row per model the Evaluator judged, found by walking back from the Evaluator:
 its `model` came from AttachTrainingStatistics, whose `statistics` came from StatisticsGen, whose
 `examples` came from CsvExampleGen (with the span and the staged folder of months it read); and
-forward to the gate that read those statistics and the Pusher that read the Evaluator's blessing.
+forward to the gate that read those statistics, the model gate that read the Evaluator's blessing,
+and the Pusher that read the model gate's.
 Data that the gate stopped has a row too, with no model. It follows artifacts, not run contexts,
 so it reads the stores of LocalDagRunner and of the notebook's InteractiveContext alike (which
 records each `context.run` as a run of its own).
@@ -18,7 +19,8 @@ from collections import defaultdict
 import pandas as pd
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline_tools import data_gate, metadata, outcome, spans
+from pipeline_tools import metadata, outcome, spans
+from pipeline_tools.components import artifacts
 
 _INPUT = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
@@ -136,7 +138,7 @@ def _example_facts(graph: _Graph, examples: int) -> tuple[int | None, tuple[int,
 
 
 def _rows(statistics_uri: str) -> dict[str, int]:
-    found = data_gate.read_split_statistics(statistics_uri)
+    found = artifacts.read_split_statistics(statistics_uri)
     return {split: int(found[split].datasets[0].num_examples) for split in sorted(found, key=lambda s: s != "train")}
 
 
@@ -169,7 +171,9 @@ def models(metadata_path: str) -> list[ModelLineage]:
         if statistics is None or examples is None:
             continue
         judged_statistics.add(statistics)
-        pusher = graph.reader(graph.output(evaluator, "blessing"), "Pusher", "model_blessing")
+        # The Pusher obeys the model gate, which read the Evaluator's blessing.
+        model_gate = graph.reader(graph.output(evaluator, "blessing"), "ModelGate", "evaluator_blessing")
+        pusher = graph.reader(graph.output(model_gate, "blessing"), "Pusher", "model_blessing")
         pushed = graph.output(pusher, "pushed_model")
         version = None
         if pushed is not None and metadata.property_value(graph.artifacts[pushed], "pushed"):

@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
-    from pipeline_tools.data_gate import DataValidationError
+    from pipeline_tools.components.data_gate import DataValidationError
 
     try:
         LocalDagRunner().run(pipeline)

@@ -88,6 +88,11 @@ PYTHON_310_FIX = (
     "Use Python 3.10 (stack A, tfx 1.16), which runs on any glibc >= 2.17: "
     "`uv python install 3.10` or `pyenv install 3.10.13`, then `PYTHON=/path/to/python3.10 make tutorial`."
 )
+# Colab's older runtime versions (26.07 and earlier) run Python 3.11/3.12 on Ubuntu 22.04 (glibc 2.35).
+COLAB_DEFAULT_RUNTIME_FIX = (
+    "Switch to Colab's default runtime: Runtime > Change runtime type > Runtime version: Latest "
+    "(Python 3.13 on Ubuntu 24.04, glibc 2.39), then run all cells again."
+)
 
 
 def diagnose(environment: Environment) -> Diagnosis:
@@ -119,7 +124,7 @@ def diagnose(environment: Environment) -> Diagnosis:
             f"Python {_text(python)} needs tfx {by_python.tfx}, "
             f"whose wheels need glibc >= {_text(by_python.min_glibc)}; "
             f"this system has glibc {_text(environment.glibc)}",
-            PYTHON_310_FIX,
+            COLAB_DEFAULT_RUNTIME_FIX if environment.in_colab else PYTHON_310_FIX,
         )
     return Diagnosis(by_python, environment.installed_tfx != by_python.tfx)
 

@@ -22,8 +22,8 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from pipeline_tools import columns
+from pipeline_tools.components.artifacts import read_schema, read_statistics
 from pipeline_tools.csv_check import csv_files
-from pipeline_tools.data_gate import read_schema, read_statistics
 from pipeline_tools.settings import CURATED_SCHEMA_FILE, DATA_ROOT, REFERENCE_STATISTICS_FILE
 
 TRAINING = "TRAINING"
@@ -154,7 +154,7 @@ def statistics_differences(committed, made, curated: schema_pb2.Schema) -> list[
     """What the gate would see differ between two statistics of the same data: the example count,
     or any drift distance above zero. Empty when they are the same for the gate, even where another
     TFDV release writes a histogram's buckets differently."""
-    from pipeline_tools.data_gate import distances, drift_anomalies
+    from pipeline_tools.components.data_gate import distances, drift_anomalies
 
     counts = [statistics.datasets[0].num_examples for statistics in (committed, made)]
     found = [f"examples: {counts[0]} committed, {counts[1]} made"] if counts[0] != counts[1] else []

@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pipeline_tools import spans
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE_FILE = os.path.join(REPO_ROOT, "module.py")
 CURATED_SCHEMA_FILE = os.path.join(REPO_ROOT, "schema", "schema.pbtxt")
@@ -44,11 +46,16 @@ def setting(default: Any, meaning: str) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class VertexServices:
-    """Which components hand their work to Vertex AI services, and with what (set by pipeline_tools.vertex)."""
+    """How the pipeline runs on Vertex AI, and which components hand their work to its services (set by
+    pipeline_tools.vertex)."""
 
     region: str
-    # The image every task runs in; the data gate, a container component, runs in it too.
+    # The image TFX's standard components run in: TFX's own, the version that compiled the blueprint.
     image: str
+    # The image the repository's own components run in (TFX's image plus pipeline_tools/components).
+    pipeline_image: str
+    # Where Transform and Trainer load module.py from: 'module@<the user-code wheel on Cloud Storage>'.
+    user_code: str
     # The Trainer runs run_fn as a Vertex AI custom job with these arguments; None: in its task.
     training_job: dict[str, Any] | None = None
     # The Pusher deploys the blessed model to an endpoint with these arguments; None: copies it.
@@ -61,7 +68,8 @@ class VertexServices:
 
     def __post_init__(self) -> None:
         check(bool(self.region), "VertexServices needs a region")
-        check(bool(self.image), "VertexServices needs the image its tasks run in")
+        check(bool(self.image) and bool(self.pipeline_image), "VertexServices needs the images its tasks run in")
+        check("@" in self.user_code, f"user_code {self.user_code!r} is not 'module@<wheel>'")
         check(not self.serving_image or self.endpoint is not None, "serving_image needs an endpoint to serve")
 
 
@@ -105,8 +113,8 @@ class PipelineSettings:
             check(os.path.isfile(self.schema_file), f"schema_file {self.schema_file!r} does not exist")
         check(not (self.infer_schema and self.schema_file), "schema_file and infer_schema exclude each other")
         check(
-            isinstance(self.spans, str) and (not self.spans or bool(re.fullmatch(r"\d+-\d+", self.spans.strip()))),
-            f"spans {self.spans!r}: give a range of span numbers such as '201503-201511', or '' for all",
+            isinstance(self.spans, str) and (not self.spans or bool(spans.RANGE.fullmatch(self.spans.strip()))),
+            spans.range_error(self.spans),
         )
         check(not (self.spans and self.presplit), "spans and presplit exclude each other: a span is split by hash")
         if self.reference_statistics and "://" not in self.reference_statistics:
@@ -177,7 +185,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: Iterable[str
             type=kind,
             default=field.default,
             metavar="true|false" if kind is _parse_bool else None,
-            help=f"{field.metadata['help']} (default: {field.default!r})",
+            # argparse formats help with %: a literal one (0% traffic) must be doubled.
+            help=f"{field.metadata['help']} (default: {field.default!r})".replace("%", "%%"),
         )
 
 

@@ -25,6 +25,17 @@ import shutil
 
 SPAN_FOLDER = re.compile(r"^span-(\d+)$")
 PATTERN = "span-{SPAN}/*"  # What CsvExampleGen reads below a staged input root.
+RANGE = re.compile(r"(\d+)-(\d+)")  # How the spans setting names a range: 201503-201511.
+
+
+def range_error(wanted: str) -> str:
+    """Why a spans setting is not a range."""
+    return f"spans {wanted!r}: give a range of span numbers such as '201503-201511', or '' for all"
+
+
+def no_spans_error(wanted: str, data_root: str) -> str:
+    """Why a range of spans cannot be read from data_root."""
+    return f"spans {wanted!r}: {data_root!r} holds no span-N folder"
 
 
 def available(data_root: str) -> list[int]:
@@ -54,9 +65,9 @@ def select(spans: list[int], wanted: str) -> list[int]:
         raise ValueError("no span folders (span-201503/ ...) to choose from")
     if not wanted:
         return list(spans)
-    match = re.fullmatch(r"(\d+)-(\d+)", wanted.strip())
+    match = RANGE.fullmatch(wanted.strip())
     if not match:
-        raise ValueError(f"spans {wanted!r}: give a range of span numbers such as '201503-201511', or '' for all")
+        raise ValueError(range_error(wanted))
     first, last = int(match.group(1)), int(match.group(2))
     chosen = [span for span in spans if first <= span <= last]
     if first > last or not chosen:
@@ -124,7 +135,7 @@ def input_for(settings, data_root: str, output_root: str):
     found = available(data_root)
     if not found:
         if settings.spans:
-            raise ValueError(f"spans {settings.spans!r}: {data_root!r} holds no span-N folder")
+            raise ValueError(no_spans_error(settings.spans, data_root))
         return settings, data_root
     chosen = select(found, settings.spans)
     staged = stage(data_root, chosen, os.path.join(output_root, "inputs"))

@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
 
-from pipeline_tools import data_gate  # noqa: E402
+from pipeline_tools.components import artifacts  # noqa: E402
 
 METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")
 
@@ -37,7 +37,7 @@ def facets_draws() -> bool:
 
 def statistics_table(statistics_uri: str, split: str = "train") -> pd.DataFrame:
     """One row per feature of StatisticsGen's output: present, missing, distinct, top value, mean."""
-    statistics = data_gate.read_split_statistics(statistics_uri)
+    statistics = artifacts.read_split_statistics(statistics_uri)
     if split not in statistics:
         raise FileNotFoundError(f"{statistics_uri} has no {split!r} split (it has {sorted(statistics)})")
     dataset = statistics[split].datasets[0]
@@ -66,7 +66,7 @@ def statistics_table(statistics_uri: str, split: str = "train") -> pd.DataFrame:
 def anomalies_table(anomalies_uri: str) -> pd.DataFrame:
     """ExampleValidator's anomalies, one row per split and feature; no rows when there are none."""
     rows = []
-    for split, anomalies in data_gate.read_split_anomalies(anomalies_uri).items():
+    for split, anomalies in artifacts.read_split_anomalies(anomalies_uri).items():
         for feature, info in sorted(anomalies.anomaly_info.items()):
             for reason in info.reason:
                 rows.append(

@@ -30,8 +30,8 @@ END_TO_END_FIXTURES = {
     "transform_output",  # test_module: Transform on real rows.
     "three_runs",  # test_failure_cases: five LocalDagRunner runs on one output root.
     "later_runs",
-    "scheduled_runs",  # test_vertex_run: the blueprint executed task by task, twice.
-    "plain_run",
+    "scheduled_runs",  # test_vertex_run: the blueprint executed task by task, four times.
+    "service_runs",  # test_vertex_services: the blueprint with every switch on, three times.
 }
 # Tests that share a session fixture run in one pytest-xdist worker (make test runs one per core,
 # --dist loadgroup), so each notebook runs once; every other test stays with its module's tests,
@@ -39,13 +39,23 @@ END_TO_END_FIXTURES = {
 SESSION_FIXTURE_GROUP = {"local_run": "executed-notebooks", "vertex_dry_run": "executed-notebooks"}
 
 
+# The longest groups (minutes each, measured by `make test`), started first so that the two
+# workers end together instead of one waiting for the last long group: pytest-xdist hands out the
+# groups in the order of the items.
+LONGEST_FIRST = ("test_vertex_services", "executed-notebooks", "test_vertex_run", "test_failure_cases")
+
+
 @pytest.hookimpl(tryfirst=True)  # Before pytest-xdist reads the groups.
 def pytest_collection_modifyitems(items):
+    groups = {}
     for item in items:
         if END_TO_END_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
         group = next((SESSION_FIXTURE_GROUP[name] for name in item.fixturenames if name in SESSION_FIXTURE_GROUP), None)
-        item.add_marker(pytest.mark.xdist_group(group or item.module.__name__))
+        groups[item] = group or item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    rank = {group: position for position, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(groups[item], len(rank)))  # Stable: the rest keep their order.
 
 
 LOCAL_NOTEBOOK = REPO_ROOT / "notebooks" / "local" / "tfx_pipeline_interactive.ipynb"
@@ -88,8 +98,6 @@ def local_run(tmp_path_factory):
 def vertex_dry_run(tmp_path_factory):
     """(output folder, executed notebook) of the Vertex notebook's dry run with every switch on:
     placeholders left, so nothing leaves the machine, and everything is compiled and printed."""
-    import tfx
-
     folder = tmp_path_factory.mktemp("vertex_notebook")
     executed = execute_notebook(
         VERTEX_NOTEBOOK,
@@ -100,7 +108,6 @@ def vertex_dry_run(tmp_path_factory):
         accelerator_count=1,
         use_vertex_endpoint=True,
         use_dataflow=True,
-        dataflow_sdk_image=f"us-central1-docker.pkg.dev/p/r/tfx-dataflow-worker:{tfx.__version__}",
         train_steps=1000,
     )
     return folder / "vertex", executed

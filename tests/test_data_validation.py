@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -20,7 +21,8 @@ from tfx.orchestration.metadata import sqlite_metadata_connection_config
 
 import base_pipeline
 from conftest import REPO_ROOT
-from pipeline_tools import columns, csv_check, data_gate, local_runner, schema, serving, spans, views
+from pipeline_tools import columns, csv_check, local_runner, schema, serving, spans, views
+from pipeline_tools.components import artifacts, data_gate, vertex_steps
 from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, REFERENCE_STATISTICS_FILE, PipelineSettings
 
 DATA_ROOT = str(REPO_ROOT / "data_local")
@@ -46,14 +48,14 @@ def _write(path, rows, fields=None):
 
 @pytest.mark.slow
 def test_committed_schema_is_the_curated_inference_of_the_data():
-    assert data_gate.read_schema(SCHEMA_FILE) == schema.infer_and_curate(DATA_ROOT)
+    assert artifacts.read_schema(SCHEMA_FILE) == schema.infer_and_curate(DATA_ROOT)
     assert schema.main(["--check"]) == 0
 
 
 def test_the_reference_statistics_check_compares_what_the_gate_reads(tmp_path):
     """`schema --check` passes statistics that differ only where the gate does not look (another TFDV
     release may write them so), and names the count and distances of statistics of other data."""
-    committed = data_gate.read_statistics(REFERENCE_STATISTICS_FILE)
+    committed = artifacts.read_statistics(REFERENCE_STATISTICS_FILE)
     curated = schema.read_curated()
     assert [feature.path.step[0] for feature in committed.datasets[0].features] == schema.compared_features()
     assert schema.statistics_differences(committed, committed, curated) == []
@@ -329,16 +331,20 @@ def _executor_input(**uris):
     return json.dumps({"inputs": {"artifacts": {key: {"artifacts": [{"uri": uri}]} for key, uri in uris.items()}}})
 
 
-def test_the_container_gate_command_gives_the_same_verdict(gate_runs, tmp_path):
-    """What the Vertex AI task runs (python -c data_gate.py's source), on real artifacts."""
-    command = base_pipeline.container_data_gate("unused-image", REFERENCE_STATISTICS_FILE).EXECUTOR_SPEC.command
-    assert command[:2] == ["python", "-c"] and command[3:] == [
-        "gate",
+def test_the_gate_step_of_the_pipeline_image_gives_the_same_verdict(gate_runs, tmp_path):
+    """What the Vertex AI task runs (the components' entry point, in the pipeline image), on real artifacts."""
+    command = vertex_steps.data_gate("unused-image", REFERENCE_STATISTICS_FILE).EXECUTOR_SPEC.command
+    assert command == [
+        *vertex_steps.ENTRYPOINT,
+        "data-gate",
         "--reference",
         REFERENCE_STATISTICS_FILE,
         "--executor-input",
         "{{$}}",
     ]
+    image_root = tmp_path / "image"  # What the pipeline image holds of the repository: the components only.
+    shutil.copytree(REPO_ROOT / "pipeline_tools" / "components", image_root / "pipeline_tools" / "components")
+    shutil.copy(REPO_ROOT / "pipeline_tools" / "__init__.py", image_root / "pipeline_tools")
     for run, status, text in (("several faults", 1, "Out-of-range values"), ("unseen and long", 0, "passed")):
         root = str(gate_runs[run][0] / "root")
         executor_input = _executor_input(
@@ -350,7 +356,8 @@ def test_the_container_gate_command_gives_the_same_verdict(gate_runs, tmp_path):
             [sys.executable, *command[1:-1], executor_input],
             capture_output=True,
             text=True,
-            cwd=str(tmp_path),  # Not the repo: the source must stand alone.
+            cwd=str(tmp_path),
+            env=dict(os.environ, PYTHONPATH=str(image_root)),  # As the image's ENV PYTHONPATH says.
         )
         assert result.returncode == status, result.stderr[-2000:]
         assert text in (result.stdout + result.stderr)

@@ -3,6 +3,7 @@ no local run importing Google Cloud's Vertex AI client, no module reaching into 
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -142,3 +143,39 @@ def test_no_public_function_of_the_pipeline_code_is_longer_than_the_limit(limit)
                 if length > limit:
                     long.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {node.name}: {length} lines")
     assert not long
+
+
+def _readme_commands() -> list[str]:
+    """The modules and scripts the README tells a reader to run: `python -m X`, `python3 -m X`, `python X.py`."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    modules = re.findall(r"python3? -m (pipeline_tools[\w.]*)", readme)
+    scripts = re.findall(r"python3? (benchmarks/[\w/]+\.py)", readme)
+    return sorted(set(modules)) + sorted(set(scripts))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", _readme_commands())
+def test_every_command_in_the_readme_answers_help(command):
+    """The first thing a reader types; argparse used to crash on a literal % in a help text."""
+    argv = ["-m", command] if not command.endswith(".py") else [command]
+    result = subprocess.run([sys.executable, *argv, "--help"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("usage:")
+
+
+def test_the_components_import_nothing_of_the_repository_but_themselves():
+    """The pipeline image copies pipeline_tools/components/ only (its Dockerfile): anything else they
+    imported would be missing there, and editing it would not change the image's tag."""
+    found = []
+    for path in sorted((REPO_ROOT / "pipeline_tools" / "components").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top in ("module", "base_pipeline") or (
+                    top == "pipeline_tools" and not name.startswith("pipeline_tools.components")
+                ):
+                    found.append(f"{path.name}: {name}")
+    assert not found

@@ -336,6 +336,10 @@ def test_vertex_notebook_dry_run_with_every_switch(vertex_dry_run):
         "--disk_size_gb=50",
         "endpoint's prediction container: us-central1-docker.pkg.dev/your-gcp-project/tfx-tutorial/tfx-serving:tf",
         "gcloud builds submit pipeline_tools/vertex/containers/serving",
+        "gcloud builds submit . --config pipeline_tools/vertex/containers/pipeline/cloudbuild.yaml",
+        "run_project_setup = True runs them",
+        "gcloud iam service-accounts add-iam-policy-binding",
+        "its id (for attach_to_run)",
         f"check it exists: gcloud container images describe gcr.io/tfx-oss-public/tfx:{tfx.__version__}",
     ):
         assert expected in text
@@ -343,10 +347,12 @@ def test_vertex_notebook_dry_run_with_every_switch(vertex_dry_run):
 
     blueprint = json.loads((output_dir / "cfpb-consumer-disputes.json").read_text())
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
-    assert len(tasks) == 13  # The eleven components (the Resolver as two queries) and the endpoint's clean-up.
+    assert len(tasks) == 14  # The twelve components (the Resolver as two queries) and the endpoint's clean-up.
     assert tasks["UndeployIdleModels"]["dependentTasks"] == ["Pusher"]
+    module_path = tasks["Transform"]["inputs"]["parameters"]["module_path"]["runtimeValue"]["constant"]
+    assert module_path.startswith("module@gs://your-gcs-bucket/cfpb-consumer-disputes/pipeline_root/_wheels/")
     assert "DataValidationGate" in tasks["Transform"]["dependentTasks"]
-    train_args = tasks["Trainer"]["inputs"]["parameters"]["train_args"]["runtimeValue"]["constantValue"]["stringValue"]
+    train_args = tasks["Trainer"]["inputs"]["parameters"]["train_args"]["runtimeValue"]["constant"]
     assert json.loads(train_args) == {"num_steps": 1000}
 
 

@@ -57,6 +57,7 @@ EXPECTED_ORDER = [
     "Trainer",
     "AttachTrainingStatistics",
     "Evaluator",
+    "ModelGate",
     "Pusher",
 ]
 # The teaching notebook's variant: SchemaGen infers the schema, anomalies are shown, not gated.
@@ -70,6 +71,7 @@ TEACHING_ORDER = [
     "Trainer",
     "AttachTrainingStatistics",
     "Evaluator",
+    "ModelGate",
     "Pusher",
 ]
 
@@ -127,8 +129,12 @@ def test_wiring(tmp_path):
     assert _producer(c["Evaluator"], "model") == "AttachTrainingStatistics"
     assert _producer(c["Evaluator"], "baseline_model") == "latest_blessed_model_resolver"
     assert _producer(c["Evaluator"], "examples") == "CsvExampleGen"
+    # The Pusher obeys the model gate, which reads the Evaluator's blessing and knows the served model.
+    assert _producer(c["ModelGate"], "evaluator_blessing") == "Evaluator"
+    assert _producer(c["ModelGate"], "model") == "AttachTrainingStatistics"
+    assert _producer(c["ModelGate"], "baseline_model") == "latest_blessed_model_resolver"
     assert _producer(c["Pusher"], "model") == "AttachTrainingStatistics"
-    assert _producer(c["Pusher"], "model_blessing") == "Evaluator"
+    assert _producer(c["Pusher"], "model_blessing") == "ModelGate"
 
 
 def test_spans_are_read_with_a_span_pattern(tmp_path):

@@ -78,3 +78,10 @@ def test_run_with_progress_prints_each_line_as_it_comes_and_raises_on_failure(ca
     assert capsys.readouterr().out == "Collecting tfx\nInstalling\n"
     with pytest.raises(subprocess.CalledProcessError):
         preflight.run_with_progress([sys.executable, "-c", "import sys; print('no'); sys.exit(3)"], str(tmp_path))
+
+
+def test_an_older_colab_runtime_points_at_the_default_runtime():
+    """Colab's runtime versions up to 26.07 run Python 3.11/3.12 on glibc 2.35: the fix is Colab's, not Debian's."""
+    diagnosis = preflight.diagnose(Environment((3, 12, 11), (2, 35), True, None))
+    assert diagnosis.stack is None and "glibc >= 2.39" in diagnosis.problem
+    assert diagnosis.fix.startswith("Switch to Colab's default runtime") and "make tutorial" not in diagnosis.fix

@@ -81,7 +81,10 @@ def test_the_schema_settings_name_the_file_or_inference():
 
 
 def test_vertex_services_need_what_they_use():
+    needed = dict(region="us-central1", image="tfx", pipeline_image="ours", user_code="module@x.whl")
     with pytest.raises(ValueError, match="serving_image needs an endpoint"):
-        settings.VertexServices(region="us-central1", image="tfx", serving_image="tf2-cpu")
+        settings.VertexServices(**needed, serving_image="tf2-cpu")
     with pytest.raises(ValueError, match="needs a region"):
-        settings.VertexServices(region="", image="tfx")
+        settings.VertexServices(**dict(needed, region=""))
+    with pytest.raises(ValueError, match="is not 'module@<wheel>'"):
+        settings.VertexServices(**dict(needed, user_code="module.py"))

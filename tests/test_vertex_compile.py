@@ -11,6 +11,8 @@ import datetime
 import importlib.metadata
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,17 +23,19 @@ from tfx.v1.extensions import google_cloud_ai_platform as VERTEX
 
 import base_pipeline
 from conftest import REPO_ROOT, staged_data_local
+from pipeline_tools.components import endpoint_cleanup, vertex_steps
 from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings, VertexServices
 from pipeline_tools.vertex import blueprint as blueprints
-from pipeline_tools.vertex import endpoint, runner, staging, undeploy
+from pipeline_tools.vertex import endpoint, images, runner, staging
 from pipeline_tools.vertex import settings as vertex_settings
-from pipeline_tools.vertex.settings import TFX_IMAGE, VertexSettings
+from pipeline_tools.vertex.images import TFX_IMAGE
+from pipeline_tools.vertex.settings import VertexSettings
 
 TF_VERSION = importlib.metadata.version("tensorflow")
 
 DATA_DIR = str(REPO_ROOT / "data_local")
 MODULE_FILE = str(REPO_ROOT / "module.py")
-WORKER_IMAGE = f"us-central1-docker.pkg.dev/acme-ml-prod/tfx-tutorial/tfx-dataflow-worker:{tfx.__version__}"
+PIPELINE_IMAGE = f"us-central1-docker.pkg.dev/your-gcp-project/tfx-tutorial/cfpb-pipeline:{images.pipeline_image_tag()}"
 REAL = dict(
     project="acme-ml-prod",
     bucket="acme-ml-pipelines",
@@ -41,20 +45,14 @@ VARIANTS = {
     "plain": {},
     "vertex_training": dict(use_vertex_training=True, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1),
     "vertex_endpoint": dict(use_vertex_endpoint=True, endpoint_name="cfpb-disputes"),
-    "dataflow": dict(use_dataflow=True, dataflow_max_workers=8, dataflow_sdk_image=WORKER_IMAGE),
-    "all": dict(
-        use_vertex_training=True,
-        use_vertex_endpoint=True,
-        use_dataflow=True,
-        dataflow_sdk_image=WORKER_IMAGE,
-        keep_previous_model=True,
-    ),
+    "dataflow": dict(use_dataflow=True, dataflow_max_workers=8),
+    "all": dict(use_vertex_training=True, use_vertex_endpoint=True, use_dataflow=True, keep_previous_model=True),
 }
 
 
 def _compiled(tmp_path, variant):
     settings = VertexSettings(**VARIANTS[variant])
-    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE)
+    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE, str(tmp_path))
     path = str(tmp_path / "blueprint.json")
     return settings, inputs, path, runner.compile_pipeline(settings, inputs, path)
 
@@ -105,17 +103,20 @@ def test_tasks_and_dependencies_match_the_local_pipeline(compiled):
         assert all(order.index(upstream) < order.index(name) for upstream in task.get("dependentTasks", []))
 
 
-def test_every_image_is_the_installed_tfx(compiled):
+def test_tfx_components_run_in_tfx_image_and_ours_in_the_pipeline_image(compiled):
     _, _, _, _, blueprint = compiled
-    executors = blueprint["pipelineSpec"]["deploymentSpec"]["executors"].values()
-    images = {executor["container"]["image"] for executor in executors if "container" in executor}
-    assert images == {f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"}
-    cleanup = "UndeployIdleModels" in blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
-    # The eleven components minus the Resolver, plus the clean-up step with an endpoint.
-    assert len([executor for executor in executors if "container" in executor]) == 10 + cleanup
+    tasks = blueprints.images(blueprint)
+    ours = {"DataValidationGate", "AttachTrainingStatistics", "ModelGate", "UndeployIdleModels"}
+    assert {name: image for name, image in tasks.items() if name in ours} == dict.fromkeys(
+        ours & set(tasks), PIPELINE_IMAGE
+    )
+    assert {image for name, image in tasks.items() if name not in ours} == {TFX_IMAGE}
+    cleanup = "UndeployIdleModels" in tasks
+    # The twelve components minus the Resolver, plus the clean-up step with an endpoint.
+    assert len(tasks) == 11 + cleanup
 
 
-def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(compiled):
+def test_the_gates_run_the_components_entrypoint_with_the_executor_input(compiled):
     _, settings, inputs, _, blueprint = compiled
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
     assert "DataValidationGate" in tasks["Transform"]["dependentTasks"]
@@ -125,30 +126,21 @@ def test_the_data_gate_runs_data_validation_in_the_tfx_image_before_transform(co
         "StatisticsGen",
         "latest_blessed_model_resolver-model-resolver",  # The served model, whose data it compares with.
     ]
-    container = blueprints.executor(blueprint, "DataValidationGate")["container"]
-    assert container["image"] == TFX_IMAGE
-    # The same interpreter TFX's own components start in that image (python -m tfx...).
-    assert container["command"][0] == blueprints.executor(blueprint, "Transform")["container"]["command"][0]
-    # The command carries data_gate.py as it is: the stock image needs nothing of ours. It reads its
-    # artifacts from the executor input, and the reference statistics from their uploaded copy.
-    assert container["command"][:3] == ["python", "-c", (REPO_ROOT / "pipeline_tools" / "data_gate.py").read_text()]
-    assert container["command"][3:] == ["gate", "--reference", inputs.reference_statistics, "--executor-input", "{{$}}"]
+    steps = {
+        "DataValidationGate": ["data-gate", "--reference", inputs.reference_statistics],
+        "AttachTrainingStatistics": ["training-statistics"],
+        "ModelGate": ["model-gate"],
+    }
+    for name, arguments in steps.items():
+        container = blueprints.executor(blueprint, name)["container"]
+        assert container["command"] == [*vertex_steps.ENTRYPOINT, *arguments, "--executor-input", "{{$}}"]
     assert inputs.reference_statistics.startswith(f"{settings.gcs_root}/reference/")
-    attach = blueprints.executor(blueprint, "AttachTrainingStatistics")["container"]
-    assert attach["command"][3:] == ["attach", "--executor-input", "{{$}}"] and attach["image"] == TFX_IMAGE
     assert blueprints.task_parameters(blueprint, "ImportSchemaGen")["schema_file"] == inputs.schema_file
     row = {row["task"]: row for row in blueprints.summarize(blueprint)}["DataValidationGate"]
-    assert row["runs"].startswith("python -c <") and row["image"] == TFX_IMAGE
-
-
-def test_sources_carried_in_commands_hold_no_placeholder(compiled):
-    """Vertex AI fills {{$...}} placeholders anywhere in a command, the Python source it carries included."""
-    _, _, _, _, blueprint = compiled
-    for name, executor in blueprint["pipelineSpec"]["deploymentSpec"]["executors"].items():
-        command = executor.get("container", {}).get("command", [])
-        if command[:2] == ["python", "-c"]:
-            assert "{{" not in command[2], name
-            assert command[-1] == "{{$}}" or "{{" not in " ".join(command[3:]), name
+    assert row["runs"] == "python -m pipeline_tools.components.entrypoint data-gate" and row["image"] == PIPELINE_IMAGE
+    # The Pusher obeys the model gate, which reads the Evaluator's blessing and the served model.
+    assert tasks["Pusher"]["inputs"]["artifacts"]["model_blessing"]["taskOutputArtifact"]["producerTask"] == "ModelGate"
+    assert sorted(tasks["ModelGate"]["inputs"]["artifacts"]) == ["baseline_model", "evaluator_blessing", "model"]
 
 
 def test_inputs_point_at_the_uploaded_copies(compiled):
@@ -160,8 +152,11 @@ def test_inputs_point_at_the_uploaded_copies(compiled):
     assert example_gen["input_config"] == {"splits": [{"name": "single_split", "pattern": "span-{SPAN}/*"}]}
     data = [item.destination for item in inputs.uploads if item.source.endswith("complaints.csv")]
     assert data[0] == f"{settings.gcs_root}/spans/span-201512/201503.csv" and len(data) == 10
+    # Transform and Trainer load module.py from the user-code wheel, uploaded under the pipeline root.
+    assert inputs.user_code.startswith(f"module@{settings.pipeline_root}/_wheels/tfx_user_code_cfpb_model-0.0+")
     for task in ("Transform", "Trainer"):
-        assert blueprints.task_parameters(blueprint, task)["module_file"] == inputs.module_file
+        parameters = blueprints.task_parameters(blueprint, task)
+        assert parameters["module_path"] == inputs.user_code and "module_file" not in parameters
     assert blueprint["runtimeConfig"]["gcsOutputDirectory"] == settings.pipeline_root
     assert blueprints.task_parameters(blueprint, "Trainer")["train_args"] == {
         "num_steps": settings.pipeline.train_steps
@@ -227,7 +222,8 @@ def test_dataflow_args_reach_the_beam_components(compiled):
             assert f"--max_num_workers={settings.dataflow_max_workers}" in args
             assert f"--machine_type={settings.dataflow_machine_type}" in args
             assert "--disk_size_gb=50" in args  # The TFX image is over 10 GB; Dataflow's default disk is 25 GB.
-            assert f"--sdk_container_image={WORKER_IMAGE}" in args
+            assert f"--sdk_container_image={PIPELINE_IMAGE}" in args  # Beam's worker boot, on any TFX.
+            assert "--labels=tutorial=tfx-cfpb" in args and "--labels=pipeline=cfpb-consumer-disputes" in args
         else:
             assert not any("DataflowRunner" in arg for arg in args)
             assert all(arg in args for arg in LOCAL_BEAM_PIPELINE_ARGS)
@@ -241,6 +237,7 @@ def test_pipeline_job_builds_offline_from_each_blueprint(compiled):
     assert request["runtimeConfig"]["gcsOutputDirectory"] == settings.pipeline_root
     assert request["labels"]["tutorial"] == "tfx-cfpb"
     assert request["labels"]["tfx-version"] == tfx.__version__.replace(".", "-")
+    assert request["labels"]["pipeline"] == settings.pipeline.pipeline_name
     assert set(request["pipelineSpec"]["root"]["dag"]["tasks"]) == set(
         blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
     )
@@ -253,7 +250,7 @@ def test_pipeline_job_builds_offline_from_each_blueprint(compiled):
 
 def test_caching_off_reaches_every_task(tmp_path):
     settings = VertexSettings(pipeline=PipelineSettings(enable_cache=False))
-    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE)
+    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE, str(tmp_path))
     path = str(tmp_path / "blueprint.json")
     runner.compile_pipeline(settings, inputs, path)
     request = runner.build_pipeline_job(settings, path, runner.credentials_for(True)).to_dict()
@@ -278,28 +275,27 @@ def test_upload_paths_follow_the_contents(tmp_path):
     module_file = tmp_path / "module.py"
     module_file.write_text("# v1\n")
     settings = VertexSettings()
-    first = staging.plan_uploads(settings, str(data), str(module_file))
-    assert [os.path.basename(item.source) for item in first.uploads] == [
-        "a.csv",
-        "module.py",
-        "schema.pbtxt",
-        "reference_statistics.pbtxt",
-    ]
+    wheels = str(tmp_path / "wheels")
+    first = staging.plan_uploads(settings, str(data), str(module_file), wheels)
+    names = [os.path.basename(item.source) for item in first.uploads]
+    assert names[0] == "a.csv" and names[2:] == ["schema.pbtxt", "reference_statistics.pbtxt"]
+    assert names[1].startswith("tfx_user_code_cfpb_model-0.0+") and names[1].endswith("-py3-none-any.whl")
+    assert first.uploads[1].destination == f"{settings.pipeline_root}/_wheels/{names[1]}"
     assert first.reference_statistics.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/reference/")
     assert first.spans == ""  # A plain folder: uploaded as it is, to a folder named by its contents.
     assert first.schema_file.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/schema/")
     assert first.schema_file.endswith("/schema.pbtxt")
     assert first.data_root.startswith("gs://your-gcs-bucket/cfpb-consumer-disputes/data/")
     module_file.write_text("# v2\n")
-    second = staging.plan_uploads(settings, str(data), str(module_file))
-    assert second.module_file != first.module_file and second.data_root == first.data_root
+    second = staging.plan_uploads(settings, str(data), str(module_file), wheels)
+    assert second.user_code != first.user_code and second.data_root == first.data_root
     (data / "a.csv").write_text("x\n2\n")
-    assert staging.plan_uploads(settings, str(data), str(module_file)).data_root != first.data_root
+    assert staging.plan_uploads(settings, str(data), str(module_file), wheels).data_root != first.data_root
     schema_file = tmp_path / "schema.pbtxt"
     schema_file.write_text((REPO_ROOT / "schema" / "schema.pbtxt").read_text() + "\n# reviewed again\n")
     assert (
         staging.plan_uploads(
-            VertexSettings(pipeline=PipelineSettings(schema_file=str(schema_file))), str(data), str(module_file)
+            VertexSettings(pipeline=PipelineSettings(schema_file=str(schema_file))), str(data), str(module_file), wheels
         ).schema_file
         != first.schema_file
     )
@@ -310,7 +306,7 @@ def test_data_csvexamplegen_cannot_read_is_refused_before_any_upload(tmp_path):
     data.mkdir()
     (data / "a.csv").write_text('x,y\n1,"unbalanced\n2,3\n')
     with pytest.raises(ValueError, match="a.csv lines 2-3: one record spans several lines"):
-        staging.plan_uploads(VertexSettings(), str(data), MODULE_FILE)
+        staging.plan_uploads(VertexSettings(), str(data), MODULE_FILE, str(tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -324,7 +320,7 @@ def test_data_csvexamplegen_cannot_read_is_refused_before_any_upload(tmp_path):
 def test_upload_plan_refuses_missing_inputs(tmp_path, make, message):
     data_dir, module_file = make(tmp_path)
     with pytest.raises(ValueError, match=message):
-        staging.plan_uploads(VertexSettings(), data_dir, module_file)
+        staging.plan_uploads(VertexSettings(), data_dir, module_file, str(tmp_path))
 
 
 # --- Dry run, placeholders, impossible settings ------------------------------------------------
@@ -425,7 +421,9 @@ def test_real_run_uploads_then_compiles_then_submits_as_the_service_account(tmp_
     assert prepared.dry_run is False
     assert _FakeStorageClient.log[0] == ("client", "acme-ml-prod")
     assert _FakeStorageClient.log[1:] == [(item.source, item.destination) for item in prepared.inputs.uploads]
-    assert prepared.inputs.module_file.startswith("gs://acme-ml-pipelines/cfpb-consumer-disputes/module/")
+    assert prepared.inputs.user_code.startswith(
+        "module@gs://acme-ml-pipelines/cfpb-consumer-disputes/pipeline_root/_wheels/"
+    )
     assert "DRY RUN" not in runner.describe(
         settings, prepared.dry_run, prepared.inputs, prepared.blueprint_path, prepared.job
     )
@@ -458,28 +456,13 @@ def test_endpoint_instances_carry_the_serialized_examples():
 # --- Images: the pipeline's, Dataflow's workers, the endpoint's ------------------------------------
 
 
-@pytest.mark.parametrize("installed, refused", [((1, 21), True), ((1, 22), True), ((1, 16), False)])
-def test_dataflow_needs_a_worker_image_from_tfx_1_21_on(monkeypatch, installed, refused):
-    """tfx 1.21's image deleted /opt/apache/beam/boot, which Dataflow starts its workers with."""
-    monkeypatch.setattr(vertex_settings, "installed_tfx", lambda: installed)
-    settings = VertexSettings(**REAL, use_dataflow=True)
-    if refused:
-        with pytest.raises(ValueError, match="use_dataflow needs dataflow_sdk_image") as error:
-            vertex_settings.check_settings(settings, dry_run=True)
-        assert "gcloud builds submit pipeline_tools/vertex/containers/dataflow_worker" in str(error.value)
-        assert "_TFX_IMAGE=gcr.io/tfx-oss-public/tfx:" in str(error.value)
-    else:  # tfx 1.16's image keeps Beam's boot: workers run the TFX image itself.
-        vertex_settings.check_settings(settings, dry_run=True)
-        assert f"--sdk_container_image={TFX_IMAGE}" in vertex_settings.beam_pipeline_args(settings)
-    vertex_settings.check_settings(dataclasses.replace(settings, dataflow_sdk_image=WORKER_IMAGE), dry_run=True)
-
-
-def test_the_dataflow_worker_image_is_built_from_the_tfx_images_own_python_and_beam(tmp_path):
-    """cloudbuild.yaml's first step reads the Beam SDK image from inside the TFX image: run here, it names ours."""
+def test_the_pipeline_image_adds_beams_worker_boot_from_the_tfx_images_own_python_and_beam(tmp_path):
+    """cloudbuild.yaml's first step reads the Beam SDK image from inside the TFX image: run here, it names ours.
+    (tfx 1.21's image deleted /opt/apache/beam/boot, which Dataflow starts its workers with.)"""
     import apache_beam
     import yaml
 
-    folder = REPO_ROOT / "pipeline_tools" / "vertex" / "containers" / "dataflow_worker"
+    folder = REPO_ROOT / "pipeline_tools" / "vertex" / "containers" / "pipeline"
     first, second = yaml.safe_load((folder / "cloudbuild.yaml").read_text())["steps"]
     assert first["name"] == "${_TFX_IMAGE}" and first["entrypoint"] == "python"
     code = first["args"][1].replace("/workspace/beam_sdk_image", str(tmp_path / "beam_sdk_image"))
@@ -490,19 +473,40 @@ def test_the_dataflow_worker_image_is_built_from_the_tfx_images_own_python_and_b
     dockerfile = (folder / "Dockerfile").read_text()
     assert "COPY --from=beam /opt/apache/beam /opt/apache/beam" in dockerfile
     assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in dockerfile
+    assert images.copied_paths() == ["pipeline_tools/__init__.py", "pipeline_tools/components"]
+
+
+def test_the_pipeline_image_tag_follows_what_it_copies(tmp_path, monkeypatch):
+    tag = images.pipeline_image_tag()
+    assert re.fullmatch(rf"tfx{re.escape(tfx.__version__)}-[0-9a-f]{{12}}", tag)
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "pipeline_tools", copy / "pipeline_tools", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(images, "REPO_ROOT", str(copy))
+    monkeypatch.setattr(images, "PIPELINE_DOCKERFILE", str(copy / images.CONTAINERS / "pipeline" / "Dockerfile"))
+    assert images.pipeline_image_tag() == tag
+    (copy / "pipeline_tools" / "views.py").write_text("# not in the image\n")
+    assert images.pipeline_image_tag() == tag
+    with open(copy / "pipeline_tools" / "components" / "model_gate.py", "a") as handle:
+        handle.write("# changed\n")
+    assert images.pipeline_image_tag() != tag
+    command = images.pipeline_build_command(PIPELINE_IMAGE, TFX_IMAGE, "acme-ml-prod")
+    assert command.startswith(
+        "gcloud builds submit . --config pipeline_tools/vertex/containers/pipeline/cloudbuild.yaml"
+    )
+    assert f"_TFX_IMAGE={TFX_IMAGE},_IMAGE={PIPELINE_IMAGE}" in command
 
 
 def test_the_pipeline_image_is_a_setting_whose_tag_must_be_the_installed_tfx(tmp_path):
     mirror = f"europe-docker.pkg.dev/acme-ml-prod/mirror/tfx:{tfx.__version__}"
     settings = VertexSettings(tfx_image=mirror)
     vertex_settings.check_settings(settings, dry_run=True)
-    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE)
+    inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE, str(tmp_path))
     compiled = runner.compile_pipeline(settings, inputs, str(tmp_path / "blueprint.json"))
-    assert set(blueprints.images(compiled).values()) == {mirror}
+    assert set(blueprints.images(compiled).values()) == {mirror, settings.pipeline_image_uri}
     with pytest.raises(ValueError, match="its tag must be the installed TFX version"):
         vertex_settings.check_settings(VertexSettings(tfx_image="gcr.io/tfx-oss-public/tfx:1.15.0"), dry_run=True)
-    assert vertex_settings.image_check_command(TFX_IMAGE) == f"gcloud container images describe {TFX_IMAGE}"
-    assert vertex_settings.image_check_command(mirror) == f"gcloud artifacts docker images describe {mirror}"
+    assert images.check_command(TFX_IMAGE) == f"gcloud container images describe {TFX_IMAGE}"
+    assert images.check_command(mirror) == f"gcloud artifacts docker images describe {mirror}"
 
 
 def test_the_endpoint_serves_with_the_tensorflow_that_saved_the_model():
@@ -510,19 +514,19 @@ def test_the_endpoint_serves_with_the_tensorflow_that_saved_the_model():
     settings = VertexSettings(**REAL, use_vertex_endpoint=True)
     image = f"us-central1-docker.pkg.dev/acme-ml-prod/tfx-tutorial/tfx-serving:tf{TF_VERSION}"
     assert settings.serving_image_uri == image
-    command = vertex_settings.serving_build_command(settings)
+    command = images.serving_build_command(settings.serving_image_uri, settings.project)
     assert command.startswith("gcloud builds submit pipeline_tools/vertex/containers/serving --config ")
     assert f"_TF_VERSION={TF_VERSION},_IMAGE={image}" in command
     prebuilt = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15:latest"
     before, after = datetime.date(2026, 11, 27), datetime.date(2027, 1, 14)
-    assert "support ended 2026-01-14, available until 2027-01-14" in vertex_settings.prebuilt_serving_availability(
+    assert "support ended 2026-01-14, available until 2027-01-14" in images.prebuilt_serving_availability(
         prebuilt, before
     )
-    assert "no longer available since 2027-01-14" in vertex_settings.prebuilt_serving_availability(prebuilt, after)
-    assert vertex_settings.prebuilt_serving_availability(image) is None
-    lines = runner.images(dataclasses.replace(settings, serving_image=prebuilt))
+    assert "no longer available since 2027-01-14" in images.prebuilt_serving_availability(prebuilt, after)
+    assert images.prebuilt_serving_availability(image) is None
+    lines = runner.image_lines(dataclasses.replace(settings, serving_image=prebuilt))
     assert any(line.startswith("  prebuilt: ") and "2027-01-14" in line for line in lines)
-    assert any("build it (the TensorFlow that saves the model)" in line for line in runner.images(settings))
+    assert any("build it (the TensorFlow that saves the model)" in line for line in runner.image_lines(settings))
 
 
 class _FakeDeployed:
@@ -551,40 +555,44 @@ def _endpoint_after_three_pushes():
 @pytest.mark.parametrize("keep_previous, undeployed", [(False, ["2", "1"]), (True, ["1"])])
 def test_after_a_push_the_models_left_at_zero_traffic_are_undeployed(keep_previous, undeployed):
     fake = _endpoint_after_three_pushes()
-    assert undeploy.undeploy_idle_models(fake, keep_previous) == undeployed
+    assert endpoint_cleanup.undeploy_idle_models(fake, keep_previous) == undeployed
     assert fake.undeployed == undeployed and "3" not in fake.undeployed  # The serving model is never touched.
 
 
 def test_the_undeploy_step_finds_the_endpoint_by_name(monkeypatch, capsys):
     from google.cloud import aiplatform
 
+    from pipeline_tools.components import entrypoint
+
     fake, calls = _endpoint_after_three_pushes(), []
     monkeypatch.setattr(aiplatform, "init", lambda **kwargs: calls.append(kwargs))
     monkeypatch.setattr(aiplatform.Endpoint, "list", lambda filter: calls.append(filter) or [fake])
-    arguments = ["--project", "acme-ml-prod", "--region", "us-central1", "--endpoint-name", "cfpb"]
-    assert undeploy.main(arguments) == 0
+    arguments = ["endpoint-cleanup", "--project", "acme-ml-prod", "--region", "us-central1", "--endpoint-name", "cfpb"]
+    arguments += ["--executor-input", json.dumps({"inputs": {"artifacts": {}}})]
+    assert entrypoint.main(arguments) == 0
     assert calls == [{"project": "acme-ml-prod", "location": "us-central1"}, 'display_name="cfpb"']
     assert fake.undeployed == ["2", "1"] and "2 idle model(s) undeployed" in capsys.readouterr().out
     monkeypatch.setattr(aiplatform.Endpoint, "list", lambda filter: [])
-    assert undeploy.main(arguments) == 0 and "nothing was pushed yet" in capsys.readouterr().out
+    assert entrypoint.main(arguments) == 0 and "nothing was pushed yet" in capsys.readouterr().out
 
 
-def test_the_undeploy_step_runs_after_the_pusher_only_with_an_endpoint(compiled):
+def test_the_undeploy_step_runs_after_each_push_only_with_an_endpoint(compiled):
+    """It reads the Pusher's output: a step without inputs would be a cache hit on every run after the first."""
     _, settings, _, _, blueprint = compiled
     tasks = blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
     if not settings.use_vertex_endpoint:
         assert "UndeployIdleModels" not in tasks
         return
-    assert tasks["UndeployIdleModels"]["dependentTasks"] == ["Pusher"]
+    cleanup = tasks["UndeployIdleModels"]
+    assert cleanup["inputs"]["artifacts"]["pushed_model"]["taskOutputArtifact"] == {
+        "producerTask": "Pusher",
+        "outputArtifactKey": "pushed_model",
+    }
     container = blueprints.executor(blueprint, "UndeployIdleModels")["container"]
-    assert container["image"] == TFX_IMAGE
-    assert container["command"][:3] == [
-        "python",
-        "-c",
-        (REPO_ROOT / "pipeline_tools" / "vertex" / "undeploy.py").read_text(),
-    ]
-    arguments = container["command"][3:]
-    assert arguments[:6] == [
+    assert container["image"] == PIPELINE_IMAGE
+    arguments = container["command"][len(vertex_steps.ENTRYPOINT) :]
+    assert arguments[:7] == [
+        "endpoint-cleanup",
         "--project",
         settings.project,
         "--region",
@@ -597,16 +605,15 @@ def test_the_undeploy_step_runs_after_the_pusher_only_with_an_endpoint(compiled)
 
 def test_vertex_switches_need_a_region():
     with pytest.raises(ValueError, match="VertexServices needs a region"):
-        PipelineSettings(vertex=VertexServices(region="", image=TFX_IMAGE, training_job={"project": "p"}))
+        PipelineSettings(
+            vertex=VertexServices(region="", image=TFX_IMAGE, pipeline_image=PIPELINE_IMAGE, user_code="module@x.whl")
+        )
 
 
 def test_command_line_dry_run_and_refusal(tmp_path, capsys):
-    assert (
-        runner.main(["--output-dir", str(tmp_path), "--use-dataflow", "true", "--dataflow-sdk-image", WORKER_IMAGE])
-        == 0
-    )
+    assert runner.main(["--output-dir", str(tmp_path), "--use-dataflow", "true"]) == 0
     out = capsys.readouterr().out
-    assert "DRY RUN" in out and "would upload" in out and "12 tasks" in out
+    assert "DRY RUN" in out and "would upload" in out and "13 tasks" in out
     blueprint = json.loads((tmp_path / "cfpb-consumer-disputes.json").read_text())
     assert (
         "--runner=DataflowRunner"

@@ -169,9 +169,9 @@ def test_impossible_schedules_are_refused_by_name(setting, value, message):
         check_settings(VertexSettings(**{setting: value}), dry_run=True)
 
 
-def test_a_span_range_goes_to_one_folder_named_after_its_newest_month():
+def test_a_span_range_goes_to_one_folder_named_after_its_newest_month(tmp_path):
     settings = VertexSettings(**REAL, pipeline=PipelineSettings(spans="201506-201511"))
-    inputs = staging.plan_uploads(settings, DATA_DIR, str(REPO_ROOT / "module.py"))
+    inputs = staging.plan_uploads(settings, DATA_DIR, str(REPO_ROOT / "module.py"), str(tmp_path))
     assert inputs.spans == "201506-201511"
     data = [item for item in inputs.uploads if item.source.endswith("complaints.csv")]
     assert [item.destination.rsplit("/", 2)[-2:] for item in data] == [
@@ -180,7 +180,10 @@ def test_a_span_range_goes_to_one_folder_named_after_its_newest_month():
     assert data[0].source == f"{DATA_DIR}/span-201506/complaints.csv"
     with pytest.raises(ValueError, match="selects none of the spans"):
         staging.plan_uploads(
-            VertexSettings(pipeline=PipelineSettings(spans="201601-201612")), DATA_DIR, str(REPO_ROOT / "module.py")
+            VertexSettings(pipeline=PipelineSettings(spans="201601-201612")),
+            DATA_DIR,
+            str(REPO_ROOT / "module.py"),
+            str(tmp_path),
         )
 
 

@@ -21,9 +21,16 @@ def tasks(blueprint: dict[str, Any]) -> dict[str, Any]:
     return blueprint["pipelineSpec"]["root"]["dag"]["tasks"]
 
 
+def upstream(task: dict[str, Any]) -> set[str]:
+    """The tasks a task waits for: its dependentTasks and the producers of its input artifacts."""
+    artifacts = task.get("inputs", {}).get("artifacts", {}).values()
+    producers = {given["taskOutputArtifact"]["producerTask"] for given in artifacts if "taskOutputArtifact" in given}
+    return set(task.get("dependentTasks", [])) | producers
+
+
 def task_order(blueprint: dict[str, Any]) -> list[str]:
-    """The tasks, each after every task it depends on (ties by name); ValueError on a cycle."""
-    dependencies = {name: set(task.get("dependentTasks", [])) for name, task in tasks(blueprint).items()}
+    """The tasks, each after every task it waits for (ties by name); ValueError on a cycle."""
+    dependencies = {name: upstream(task) for name, task in tasks(blueprint).items()}
     order: list[str] = []
     while dependencies:
         ready = sorted(name for name, needs in dependencies.items() if needs <= set(order))
@@ -42,21 +49,33 @@ def executor(blueprint: dict[str, Any], task_name: str) -> dict[str, Any]:
     return spec["deploymentSpec"]["executors"][spec["components"][component]["executorLabel"]]
 
 
+def constant(task_parameter: dict[str, Any]) -> Any:
+    """The value of a task's constant parameter, in schema 2.1's form (`runtimeValue.constant`, a
+    protobuf Value: a string or a number) or 2.0's (`runtimeValue.constantValue.stringValue`...)."""
+    runtime_value = task_parameter.get("runtimeValue", {})
+    if "constant" in runtime_value:
+        return runtime_value["constant"]
+    old = runtime_value.get("constantValue", {})
+    if "intValue" in old:
+        return int(old["intValue"])
+    if len(old) == 1:
+        return next(iter(old.values()))
+    raise ValueError(f"not a constant parameter: {task_parameter}")
+
+
 def task_parameters(blueprint: dict[str, Any], task_name: str) -> dict[str, Any]:
-    """A task's constant parameters, JSON strings decoded (e.g. custom_config as a dict)."""
+    """A task's constant parameters, JSON strings decoded (e.g. custom_config as a dict), whole numbers as ints."""
     parameters = {}
     for name, value in tasks(blueprint)[task_name].get("inputs", {}).get("parameters", {}).items():
-        constant = value.get("runtimeValue", {}).get("constantValue", {})
-        if "stringValue" in constant:
-            text = constant["stringValue"]
+        found = constant(value)
+        if isinstance(found, str):
             try:
-                parameters[name] = json.loads(text)
+                found = json.loads(found)
             except ValueError:
-                parameters[name] = text
-        elif "intValue" in constant:
-            parameters[name] = int(constant["intValue"])
-        elif constant:
-            parameters[name] = next(iter(constant.values()))
+                pass
+        elif isinstance(found, float) and found.is_integer():
+            found = int(found)
+        parameters[name] = found
     return parameters
 
 
@@ -70,8 +89,8 @@ def images(blueprint: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def validate(blueprint: dict[str, Any], pipeline_root: str, image: str) -> None:
-    """Raises ValueError unless the blueprint is complete, writes to pipeline_root and runs image."""
+def validate(blueprint: dict[str, Any], pipeline_root: str, allowed_images: set[str]) -> None:
+    """Raises ValueError unless the blueprint is complete, writes to pipeline_root and runs only the allowed images."""
     for key in ("displayName", "pipelineSpec", "runtimeConfig"):
         check(key in blueprint, f"the blueprint has no {key!r}")
     written_to = blueprint["runtimeConfig"].get("gcsOutputDirectory")
@@ -82,21 +101,27 @@ def validate(blueprint: dict[str, Any], pipeline_root: str, image: str) -> None:
             check(upstream in all_tasks, f"task {name!r} depends on {upstream!r}, which the blueprint lacks")
     task_order(blueprint)
     for name, task_image in images(blueprint).items():
-        check(task_image == image, f"task {name!r} runs image {task_image!r}, not the compiling TFX's {image!r}")
+        check(
+            task_image in allowed_images,
+            f"task {name!r} runs image {task_image!r}, not one of {sorted(allowed_images)}",
+        )
 
 
 def beam_options(blueprint: dict[str, Any], task_name: str) -> list[str]:
     """The Beam options a task's container gets (after TFX's own executor arguments)."""
     args = executor(blueprint, task_name).get("container", {}).get("args", [])
-    marker = "--json_serialized_invocation_args"
-    return args[args.index(marker) + 2 :] if marker in args else []
+    # TFX's own arguments come first, each a flag and its value; schema 2.1 adds the inputs' spec.
+    markers = [
+        arg for arg in ("--json_serialized_invocation_args", "--json_serialized_inputs_spec_args") if arg in args
+    ]
+    return args[max(args.index(marker) for marker in markers) + 2 :] if markers else []
 
 
 def _what_runs(container: dict[str, Any] | None, executor_spec: dict[str, Any]) -> str:
     if container and "--executor_class_path" in container.get("args", []):
         return container["args"][container["args"].index("--executor_class_path") + 1]
-    if container:  # A container component: its command, long arguments (source code) shortened.
-        return " ".join(arg if len(arg) <= 40 else f"<{len(arg):,} characters>" for arg in container["command"][:3])
+    if container:  # A container step of the repository's own: its entry point and step.
+        return " ".join(arg for arg in container["command"][:4])
     return "ML Metadata query (" + ", ".join(executor_spec) + ")"
 
 

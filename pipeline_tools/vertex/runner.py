@@ -28,23 +28,17 @@ from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
-import tfx  # noqa: E402
-
 from pipeline_tools import settings as settings_module  # noqa: E402
 from pipeline_tools import spans  # noqa: E402
 from pipeline_tools.settings import DATA_ROOT, MODULE_FILE, REPO_ROOT, PipelineSettings  # noqa: E402
 from pipeline_tools.vertex import blueprint as blueprints  # noqa: E402
-from pipeline_tools.vertex import endpoint, schedule, staging  # noqa: E402
+from pipeline_tools.vertex import endpoint, images, project_setup, schedule, staging  # noqa: E402
 from pipeline_tools.vertex.settings import (  # noqa: E402
     VertexSettings,
     beam_pipeline_args,
     check_settings,
-    dataflow_worker_build_command,
-    image_check_command,
     pipeline_settings,
-    prebuilt_serving_availability,
     resolve_dry_run,
-    serving_build_command,
 )
 
 DEFAULT_OUTPUT_DIR = os.path.join(REPO_ROOT, "outputs", "vertex_ai")
@@ -52,22 +46,12 @@ DEFAULT_OUTPUT_DIR = os.path.join(REPO_ROOT, "outputs", "vertex_ai")
 
 @contextlib.contextmanager
 def _user_module_packaging_disabled() -> Iterator[None]:
-    """Keeps KubeflowV2DagRunner from packaging module.py's folder into a wheel, for dry and real runs alike.
+    """Keeps TFX from packaging module.py's folder into a wheel while the components are built.
 
-    By default the runner builds a wheel of every .py beside the module file and copies it to
-    `{pipeline_root}/_wheels` while compiling, which needs Cloud Storage. Nothing on Vertex AI
-    needs that wheel here, because module.py stands alone (a test loads it by itself):
-    - Transform and Trainer get `module_file` = its content-addressed gs:// copy, and TFX loads
-      it with `import_utils.import_func_from_source`, which copies a remote file to local disk
-      first (`io_utils.ensure_local`); the Vertex AI training job runs the same executor in the
-      same image.
-    - Dataflow workers never import module.py: Transform traces `preprocessing_fn` into a
-      TensorFlow graph in its own task and ships the graph; the Evaluator loads the SavedModel.
-      TFX adds `--extra_package` to Beam only to carry a user-code wheel's pip dependencies.
-    - module.py imports only what the TFX image has (TensorFlow, tf.Transform, tf_keras, tfx,
-      tfx_bsl). A module split over several files would need the wheel (or its own image).
-    So the blueprint a dry run checks is exactly the one a real run submits, and it compiles
-    without Cloud Storage.
+    By default Transform and Trainer ask the runner to build the user-code wheel while compiling and
+    to copy it to `{pipeline_root}/_wheels`, which needs Cloud Storage. Here staging builds the same
+    wheel offline and uploads it with the data (user_code.py), and the components are pointed at it:
+    the blueprint a dry run checks is exactly the one a real run submits.
     """
     key = "UNSUPPORTED_DO_NOT_PACKAGE_USER_MODULES"
     before = os.environ.get(key)
@@ -94,12 +78,16 @@ class Destinations:
         return cls(settings.pipeline_root, settings.serving_model_dir)
 
 
-def create_vertex_pipeline(settings: VertexSettings, inputs: staging.GcsInputs, where: Destinations):
+def create_vertex_pipeline(
+    settings: VertexSettings, inputs: staging.GcsInputs, where: Destinations, module_file: str = MODULE_FILE
+):
     """The shared pipeline with its Vertex AI settings and the staged inputs."""
     import base_pipeline
 
     pipeline = dataclasses.replace(
-        pipeline_settings(settings), spans=inputs.spans, reference_statistics=inputs.reference_statistics
+        pipeline_settings(settings, inputs.user_code),
+        spans=inputs.spans,
+        reference_statistics=inputs.reference_statistics,
     )
     if inputs.schema_file is not None:
         pipeline = dataclasses.replace(pipeline, schema_file=inputs.schema_file)
@@ -107,7 +95,7 @@ def create_vertex_pipeline(settings: VertexSettings, inputs: staging.GcsInputs, 
         pipeline,
         pipeline_root=where.pipeline_root,
         data_root=inputs.data_root,
-        module_file=inputs.module_file,
+        module_file=module_file,
         serving_model_dir=where.serving_model_dir,
         beam_pipeline_args=beam_pipeline_args(settings),
         metadata_connection_config=None,  # Vertex AI keeps its own ML Metadata.
@@ -115,11 +103,18 @@ def create_vertex_pipeline(settings: VertexSettings, inputs: staging.GcsInputs, 
 
 
 def compile_pipeline(
-    settings: VertexSettings, inputs: staging.GcsInputs, output_file: str, where: Destinations | None = None
+    settings: VertexSettings,
+    inputs: staging.GcsInputs,
+    output_file: str,
+    where: Destinations | None = None,
+    module_file: str = MODULE_FILE,
 ) -> dict[str, Any]:
     """Compiles the pipeline to a Vertex AI Pipelines JSON blueprint, validates it and returns it.
 
-    `where` defaults to the bucket; the tests compile with local folders to execute the blueprint.
+    Pipeline spec schema 2.1: ExampleGen's driver hands the span it resolved to the executor as
+    `parameter_values`, which only a 2.1 executor reads (schema 2.0's reads `parameters`, and globs the
+    literal `span-{SPAN}/*`). `where` defaults to the bucket; the tests compile with local folders to
+    execute the blueprint.
     """
     from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import (
         KubeflowV2DagRunner,
@@ -129,15 +124,14 @@ def compile_pipeline(
     output_dir, filename = os.path.split(os.path.abspath(output_file))
     os.makedirs(output_dir, exist_ok=True)
     where = where or Destinations.of(settings)
-    runner = KubeflowV2DagRunner(
-        config=KubeflowV2DagRunnerConfig(default_image=settings.image), output_dir=output_dir, output_filename=filename
-    )
+    config = KubeflowV2DagRunnerConfig(default_image=settings.image, use_pipeline_spec_2_1=True)
+    runner = KubeflowV2DagRunner(config=config, output_dir=output_dir, output_filename=filename)
     # Transform and Trainer decide whether to package when they are built, so build them here.
     with _user_module_packaging_disabled():
-        runner.run(create_vertex_pipeline(settings, inputs, where), write_out=True)
+        runner.run(create_vertex_pipeline(settings, inputs, where, module_file), write_out=True)
     with open(output_file, encoding="utf-8") as handle:
         blueprint = json.load(handle)
-    blueprints.validate(blueprint, where.pipeline_root, settings.image)
+    blueprints.validate(blueprint, where.pipeline_root, {settings.image, settings.pipeline_image_uri})
     return blueprint
 
 
@@ -157,10 +151,6 @@ def credentials_for(dry_run: bool):
     return credentials
 
 
-def job_labels(settings: VertexSettings) -> dict[str, str]:
-    return {"tutorial": "tfx-cfpb", "tfx-version": tfx.__version__.replace(".", "-"), **settings.labels}
-
-
 def build_pipeline_job(settings: VertexSettings, blueprint_path: str, credentials):
     """Builds the PipelineJob request from the blueprint; nothing is sent until `.submit()`."""
     from google.cloud import aiplatform
@@ -170,26 +160,49 @@ def build_pipeline_job(settings: VertexSettings, blueprint_path: str, credential
         template_path=blueprint_path,
         pipeline_root=settings.pipeline_root,
         enable_caching=settings.pipeline.enable_cache,
-        labels=job_labels(settings),
+        labels=settings.run_labels,
         project=settings.project,
         location=settings.region,
         credentials=credentials,
     )
 
 
+def console_link(settings: VertexSettings, run_id: str) -> str:
+    return f"https://console.cloud.google.com/vertex-ai/locations/{settings.region}/pipelines/runs/{run_id}?project={settings.project}"
+
+
 def submit(job, settings: VertexSettings, wait: bool = False) -> str:
     """Submits the job as the service account; returns its console link. Needs the network."""
     job.submit(service_account=settings.service_account)
-    link = (
-        f"https://console.cloud.google.com/vertex-ai/locations/{settings.region}/pipelines/runs/"
-        f"{job.name}?project={settings.project}"
-    )
+    link = console_link(settings, job.name)
     print("submitted:", job.resource_name)
     print("follow it:", link)
+    print(f"to follow it again later instead of submitting another run: attach_to_run = {job.name!r}")
     if wait:
         job.wait()
         print("finished:", job.state)
     return link
+
+
+def attach(settings: VertexSettings, credentials, run_id: str, wait: bool = False):
+    """The run submitted earlier as run_id (its id, or its whole resource name), to follow instead of
+    submitting the same run twice. Needs the network."""
+    from google.cloud import aiplatform
+
+    name = (
+        run_id
+        if run_id.startswith("projects/")
+        else (f"projects/{settings.project}/locations/{settings.region}/pipelineJobs/{run_id}")
+    )
+    job = aiplatform.PipelineJob.get(
+        resource_name=name, project=settings.project, location=settings.region, credentials=credentials
+    )
+    print("attached to:", job.resource_name, "| state:", job.state)
+    print("follow it:", console_link(settings, job.name))
+    if wait:
+        job.wait()
+        print("finished:", job.state)
+    return job
 
 
 @dataclasses.dataclass
@@ -215,32 +228,36 @@ def prepare(
     """Checks, uploads (unless a dry run), compiles and builds the PipelineJob, in that order."""
     dry_run = resolve_dry_run(settings, dry_run)
     check_settings(settings, dry_run)
-    inputs = staging.plan_uploads(settings, data_dir, module_file)
+    inputs = staging.plan_uploads(settings, data_dir, module_file, wheels_dir=output_dir)
     credentials = credentials_for(dry_run)
     if not dry_run:
         staging.upload(inputs, settings, credentials)
     blueprint_path = os.path.join(output_dir, f"{settings.pipeline.pipeline_name}.json")
-    blueprint = compile_pipeline(settings, inputs, blueprint_path)
+    blueprint = compile_pipeline(settings, inputs, blueprint_path, module_file=module_file)
     job = build_pipeline_job(settings, blueprint_path, credentials)
     return Prepared(settings, dry_run, inputs, blueprint_path, blueprint, job, credentials)
 
 
-def images(settings: VertexSettings) -> list[str]:
+def image_lines(settings: VertexSettings) -> list[str]:
     """The images a run uses, each with the command that checks it exists (or builds it) first."""
-    lines = [f"image of every task: {settings.image}", f"  check it exists: {image_check_command(settings.image)}"]
-    if settings.use_dataflow:
-        worker = settings.dataflow_sdk_image or settings.image
-        lines += [f"Dataflow workers: {worker}", f"  check it exists: {image_check_command(worker)}"]
-        if worker != settings.image:
-            lines.append(f"  build it (TFX's image plus Beam's worker boot): {dataflow_worker_build_command(settings)}")
+    pipeline_image = settings.pipeline_image_uri
+    lines = [
+        f"TFX's components: {settings.image}",
+        f"  check it exists: {images.check_command(settings.image)}",
+        f"the repository's components{' and Dataflow workers' if settings.use_dataflow else ''}: {pipeline_image}",
+        f"  check it exists: {images.check_command(pipeline_image)}",
+    ]
+    if not settings.pipeline_image:
+        lines.append(f"  build it: {images.pipeline_build_command(pipeline_image, settings.image, settings.project)}")
     if settings.use_vertex_endpoint:
         serving = settings.serving_image_uri
-        lines += [f"endpoint's prediction container: {serving}", f"  check it exists: {image_check_command(serving)}"]
-        availability = prebuilt_serving_availability(serving)
+        lines += [f"endpoint's prediction container: {serving}", f"  check it exists: {images.check_command(serving)}"]
+        availability = images.prebuilt_serving_availability(serving)
         if availability:
             lines.append(f"  prebuilt: {availability}")
         elif not settings.serving_image:
-            lines.append(f"  build it (the TensorFlow that saves the model): {serving_build_command(settings)}")
+            build = images.serving_build_command(serving, settings.project)
+            lines.append(f"  build it (the TensorFlow that saves the model): {build}")
     return lines
 
 
@@ -254,7 +271,7 @@ def describe(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs,
     with open(blueprint_path, encoding="utf-8") as handle:
         task_count = len(blueprints.tasks(json.load(handle)))
     lines += ["", f"blueprint: {blueprint_path} ({os.path.getsize(blueprint_path):,} bytes, {task_count} tasks)"]
-    lines += images(settings) + [""]
+    lines += image_lines(settings) + [""]
     request = job.to_dict()
     lines += [
         f"{'would submit' if dry_run else 'submits'} PipelineJob to "
@@ -270,7 +287,7 @@ def describe(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs,
 def upload_data(settings: VertexSettings, data_dir: str, credentials) -> staging.GcsInputs:
     """Uploads only the data (the next span range, for the runs a schedule starts). Needs the network."""
     data_root, staged_spans, uploads = staging.plan_data(settings, data_dir)
-    inputs = staging.GcsInputs(data_root, "", None, uploads, spans=staged_spans)
+    inputs = staging.GcsInputs(data_root, "", None, uploads, spans=staged_spans)  # The data only.
     staging.upload(inputs, settings, credentials)
     print(f"spans {staged_spans or '(plain CSV files)'} in {data_root}: the next run reads them")
     return inputs
@@ -310,6 +327,12 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
             help=f"only {meaning} this pipeline's schedule",
         )
     action.add_argument(
+        "--attach", metavar="RUN_ID", help="only follow the run submitted earlier as RUN_ID (with --wait, to its end)"
+    )
+    action.add_argument(
+        "--project-setup", action="store_true", help="only print the gcloud commands that set the project up"
+    )
+    action.add_argument(
         "--delete-endpoint",
         action="store_true",
         help="only undeploy and delete the endpoint named --endpoint-name (stops its billing)",
@@ -322,11 +345,15 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: same settings as the notebook's parameters cell."""
     parser, arguments = parse_arguments(argv)
-    only = arguments.delete_endpoint or arguments.schedule_action or arguments.upload_data
+    only = arguments.delete_endpoint or arguments.schedule_action or arguments.upload_data or arguments.attach
     try:
         labels = dict(item.split("=", 1) for item in arguments.label if "=" in item)
         pipeline = settings_module.from_arguments(PipelineSettings, arguments)
         settings = settings_module.from_arguments(VertexSettings, arguments, labels=labels, pipeline=pipeline)
+        if arguments.project_setup:
+            check_settings(settings, dry_run=True)
+            print("\n\n".join(step.text() for step in project_setup.steps(settings, user_email="")))
+            return 0
         if only:
             check_settings(settings, dry_run=False)  # Each of these acts on the project at once.
             if arguments.upload_data:
@@ -339,7 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     if only:
         credentials = credentials_for(dry_run=False)
-        if arguments.delete_endpoint:
+        if arguments.attach:
+            attach(settings, credentials, arguments.attach, wait=arguments.wait)
+        elif arguments.delete_endpoint:
             endpoint.delete(settings, credentials)
         elif arguments.upload_data:
             upload_data(settings, arguments.data_dir, credentials)

@@ -10,8 +10,8 @@ A schedule (`aiplatform.PipelineJobSchedule`) holds the PipelineJob request a su
 cron line names, at most `schedule_max_concurrent_runs` at once, until `schedule_max_runs`. The
 blueprint reads `<pipeline>/spans/span-{SPAN}/*` and CsvExampleGen resolves {SPAN} when each run
 starts, so every scheduled run learns from the newest span range uploaded (staging.py); with no
-new data, its tasks are cache hits. The gate, the Evaluator and the Pusher decide, as in any run,
-whether the new model replaces the served one.
+new data, its tasks are cache hits (after a push, from the second such run on). The gates, the
+Evaluator and the Pusher decide, as in any run, whether the new model replaces the served one.
 
 Building a schedule needs no network; creating, pausing, resuming and deleting one do, and a dry
 run refuses them.
@@ -26,13 +26,15 @@ COST = (
     "What a scheduled run costs is what a submitted run costs:",
     "  - Vertex AI Pipelines' fee per run (Vertex AI pricing page, section Vertex AI Pipelines);",
     "  - each task that is not a cache hit runs as a Vertex AI CustomJob on an e2-standard-4 (4 vCPUs, 16 GB)",
-    "    unless set otherwise, billed at Vertex AI's training rate for as long as it runs, pulling TFX's",
-    "    image included; a cache hit starts no machine, so a run on unchanged data costs little more than the fee;",
+    "    unless set otherwise, billed at Vertex AI's training rate for as long as it runs, pulling its image",
+    "    included; a cache hit starts no machine. On unchanged data the first rerun after a push runs the four",
+    "    tasks that read the served model (data gate, Evaluator, model gate, Pusher), later ones only the fee;",
     "  - with the switches on: the training job's machine, Dataflow's workers, and the endpoint's nodes",
-    "    (billed per node-hour whether or not a run happens; the cleanup step undeploys idle models);",
+    "    (billed per node-hour whether or not a run happens; the clean-up step undeploys idle models);",
     "  - Cloud Storage for the artifacts every run adds under the pipeline root.",
-    "Each run and what it starts carry the label vertex-ai-pipelines-run-billing-id: the Cloud Billing",
-    "export to BigQuery gives each run's actual cost.",
+    "Vertex AI labels each run, and the task containers it starts, vertex-ai-pipelines-run-billing-id; the",
+    "Dataflow jobs, the training job and the endpoint carry the run's labels (tutorial, pipeline, tfx-version",
+    "and yours), which the pipeline passes on itself. The Cloud Billing export to BigQuery sums them.",
 )
 
 

@@ -9,7 +9,6 @@ its flags. Nothing here reaches the network.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -17,29 +16,11 @@ from typing import Any
 import tfx
 
 from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings, VertexServices, check, setting
+from pipeline_tools.vertex import images
 
-# Vertex AI runs every component in TFX's own image; it must be the TFX that compiled the JSON.
-TFX_IMAGE = f"gcr.io/tfx-oss-public/tfx:{tfx.__version__}"
-CONTAINERS = "pipeline_tools/vertex/containers"  # The Dockerfiles of the images a reader may build.
-
-# tfx v1.21.0's image deletes Beam's worker boot (`rm -rf /opt/apache/beam` in
-# tfx/tools/docker/Dockerfile, commit e87220b, 2026-04-01) while Dataflow starts a custom worker
-# container with /opt/apache/beam/boot: from 1.21 on Dataflow needs an image of your own.
-FIRST_TFX_WITHOUT_BEAM_BOOT = (1, 21)
 # TFX's penguin_pipeline_kubeflow.py passes --disk_size_gb=50: the TFX image is over 10 GB and a
 # Dataflow worker's default boot disk is 25 GB.
 DATAFLOW_DISK_SIZE_GB = 50
-
-# Vertex AI's prebuilt TensorFlow prediction images, by TF version: (end of patch and support,
-# end of availability), from the "Prebuilt containers for inference" page (2026-11). There is
-# none for TensorFlow 2.16 or later, which both stacks train with.
-PREBUILT_TF_SERVING: dict[str, tuple[str, str]] = {
-    "2-15": ("2026-01-14", "2027-01-14"),
-    "2-14": ("2026-01-14", "2027-01-14"),
-    "2-13": ("2024-11-28", "2025-11-28"),
-    "2-12": ("2024-06-30", "2025-06-30"),
-}
-_PREBUILT_TF_RE = re.compile(r"^[a-z]+-docker\.pkg\.dev/vertex-ai/prediction/tf2-(?:cpu|gpu)\.(\d+-\d+):latest$")
 
 PLACEHOLDER_PROJECT = "your-gcp-project"
 PLACEHOLDER_BUCKET = "your-gcs-bucket"
@@ -77,8 +58,10 @@ class VertexSettings:
     use_dataflow: bool = setting(False, "run the Beam-based components on Dataflow instead of in their task")
     dataflow_machine_type: str = setting("n1-standard-2", "Dataflow's worker machine")
     dataflow_max_workers: int = setting(4, "Dataflow's autoscaling cap")
-    dataflow_sdk_image: str = setting("", "Dataflow's worker container; '' is the TFX image (tfx < 1.21 only)")
-    tfx_image: str = setting("", "the image every task runs in; '' is gcr.io/tfx-oss-public/tfx:<installed tfx>")
+    tfx_image: str = setting("", "TFX's image, for its components; '' is gcr.io/tfx-oss-public/tfx:<installed tfx>")
+    pipeline_image: str = setting(
+        "", "the image of the repository's components and Dataflow's workers; '' is this code's (containers/pipeline)"
+    )
     artifact_repository: str = setting("tfx-tutorial", "Artifact Registry repository of the images you build")
     schedule_cron: str = setting(
         "TZ=America/New_York 0 6 2 * *", "when a schedule starts runs (cron, optional TZ=): 06:00 on each month's 2nd"
@@ -116,17 +99,33 @@ class VertexSettings:
 
     @property
     def image(self) -> str:
-        """The image every task runs in."""
-        return self.tfx_image or TFX_IMAGE
+        """The image TFX's standard components run in."""
+        return self.tfx_image or images.TFX_IMAGE
 
     def own_image(self, name: str, tag: str) -> str:
-        """The URI of an image built from CONTAINERS into the project's Artifact Registry."""
-        return f"{self.region}-docker.pkg.dev/{self.project}/{self.artifact_repository}/{name}:{tag}"
+        """The URI of an image built from the containers folder into the project's Artifact Registry."""
+        return images.registry_image(self.region, self.project, self.artifact_repository, name, tag)
+
+    @property
+    def pipeline_image_uri(self) -> str:
+        """The image of the repository's own components and of Dataflow's workers: pipeline_image, or
+        the one containers/pipeline builds from this code (its tag is a hash of what it copies)."""
+        return self.pipeline_image or self.own_image("cfpb-pipeline", images.pipeline_image_tag())
 
     @property
     def serving_image_uri(self) -> str:
         """The endpoint's prediction container: serving_image, or this tutorial's, for the installed TensorFlow."""
-        return self.serving_image or self.own_image("tfx-serving", f"tf{_tensorflow_version()}")
+        return self.serving_image or self.own_image("tfx-serving", f"tf{images.tensorflow_version()}")
+
+    @property
+    def run_labels(self) -> dict[str, str]:
+        """The labels of the run and of what it starts (Dataflow jobs, the training job, the endpoint)."""
+        return {
+            "tutorial": "tfx-cfpb",
+            "pipeline": self.pipeline.pipeline_name,
+            "tfx-version": tfx.__version__.replace(".", "-"),
+            **self.labels,
+        }
 
 
 def placeholders(settings: VertexSettings) -> list[str]:
@@ -200,75 +199,13 @@ def _check_machines(settings: VertexSettings) -> None:
     )
 
 
-def _tensorflow_version() -> str:
-    from importlib.metadata import version
-
-    return version("tensorflow")
-
-
-def installed_tfx() -> tuple[int, ...]:
-    """The installed TFX as (major, minor)."""
-    return tuple(int(part) for part in tfx.__version__.split(".")[:2])
-
-
-def dataflow_worker_build_command(settings: VertexSettings) -> str:
-    """The one command that builds a Dataflow worker image (TFX's image plus Beam's boot) into Artifact Registry."""
-    image = settings.own_image("tfx-dataflow-worker", tfx.__version__)
-    return (
-        f"gcloud builds submit {CONTAINERS}/dataflow_worker --config {CONTAINERS}/dataflow_worker/cloudbuild.yaml "
-        f"--substitutions=_TFX_IMAGE={settings.image},_IMAGE={image} --project {settings.project}"
-    )
-
-
-def serving_build_command(settings: VertexSettings) -> str:
-    """The one command that builds this tutorial's prediction container into Artifact Registry."""
-    return (
-        f"gcloud builds submit {CONTAINERS}/serving --config {CONTAINERS}/serving/cloudbuild.yaml "
-        f"--substitutions=_TF_VERSION={_tensorflow_version()},_IMAGE={settings.serving_image_uri} "
-        f"--project {settings.project}"
-    )
-
-
-def image_check_command(image: str) -> str:
-    """The command that says whether an image exists (and that you may pull it), before a real run."""
-    if ".pkg.dev/" in image:
-        return f"gcloud artifacts docker images describe {image}"
-    return f"gcloud container images describe {image}"
-
-
-def prebuilt_serving_availability(image: str, today: datetime.date | None = None) -> str | None:
-    """For one of Vertex AI's prebuilt TensorFlow prediction images: its support and availability dates."""
-    found = _PREBUILT_TF_RE.match(image)
-    if not found:
-        return None
-    version = found.group(1)
-    if version not in PREBUILT_TF_SERVING:
-        return f"{image}: no end-of-availability date known here; see Vertex AI's prebuilt containers page"
-    support_end, available_until = PREBUILT_TF_SERVING[version]
-    today = today or datetime.date.today()
-    gone = datetime.date.fromisoformat(available_until) <= today
-    return (
-        f"{image}: TensorFlow {version.replace('-', '.')}, support ended {support_end}, "
-        + (f"no longer available since {available_until}" if gone else f"available until {available_until}")
-        + f"; the model is saved by TensorFlow {_tensorflow_version()}"
-    )
-
-
 def _check_images(settings: VertexSettings) -> None:
-    """The pipeline image runs the compiling TFX; Dataflow on tfx >= 1.21 has a worker image of its own."""
+    """TFX's image is the compiling TFX."""
     check(
         settings.image.rsplit(":", 1)[-1] == tfx.__version__,
         f"tfx_image {settings.image!r}: its tag must be the installed TFX version {tfx.__version__} (the blueprint "
         "and the code that executes it must be the same TFX)",
     )
-    if settings.use_dataflow and not settings.dataflow_sdk_image and installed_tfx() >= FIRST_TFX_WITHOUT_BEAM_BOOT:
-        raise ValueError(
-            f"use_dataflow needs dataflow_sdk_image with tfx {tfx.__version__}: its image has no "
-            "/opt/apache/beam/boot, which Dataflow starts workers with. Build one (TFX's image plus Beam's boot)"
-            " with\n  "
-            f"{dataflow_worker_build_command(settings)}\nand pass dataflow_sdk_image="
-            f"{settings.own_image('tfx-dataflow-worker', tfx.__version__)}"
-        )
 
 
 def check_settings(settings: VertexSettings, dry_run: bool) -> None:
@@ -333,10 +270,13 @@ def beam_pipeline_args(settings: VertexSettings) -> list[str]:
         f"--machine_type={settings.dataflow_machine_type}",
         f"--max_num_workers={settings.dataflow_max_workers}",
         f"--disk_size_gb={DATAFLOW_DISK_SIZE_GB}",
-        # Workers run the TFX image (or one built on it), so they have the very TFX, TFT and TFMA that compiled.
-        f"--sdk_container_image={settings.dataflow_sdk_image or settings.image}",
+        # Workers run the pipeline image (TFX's, with Beam's worker boot): the very TFX, TFT and TFMA that
+        # compiled. module.py reaches them as the user-code wheel Transform passes as --extra_package.
+        f"--sdk_container_image={settings.pipeline_image_uri}",
         "--experiments=use_runner_v2",
         f"--service_account_email={settings.service_account}",
+        # Vertex AI labels the run, not what the run's code starts: Dataflow jobs get the labels here.
+        *[f"--labels={key}={value}" for key, value in sorted(settings.run_labels.items())],
     ]
 
 
@@ -349,6 +289,7 @@ def training_job(settings: VertexSettings) -> dict[str, Any] | None:
         machine_spec.update(accelerator_type=settings.accelerator_type, accelerator_count=settings.accelerator_count)
     return {
         "project": settings.project,
+        "labels": settings.run_labels,
         "job_spec": {
             "worker_pool_specs": [
                 {"machine_spec": machine_spec, "replica_count": 1, "container_spec": {"image_uri": settings.image}}
@@ -369,14 +310,19 @@ def endpoint_args(settings: VertexSettings) -> dict[str, Any] | None:
         "min_replica_count": 1,
         "max_replica_count": 1,
         "service_account": settings.service_account,
+        # TFX's Vertex AI Pusher labels the endpoint it creates with these (not the model it uploads).
+        "labels": settings.run_labels,
     }
 
 
-def pipeline_settings(settings: VertexSettings) -> PipelineSettings:
-    """The pipeline's settings with the Vertex AI services switched on by these settings."""
+def pipeline_settings(settings: VertexSettings, user_code: str) -> PipelineSettings:
+    """The pipeline's settings with the Vertex AI services switched on by these settings; user_code is
+    where Transform and Trainer load module.py from ('module@<the user-code wheel>', see user_code.py)."""
     services = VertexServices(
         region=settings.region,
         image=settings.image,
+        pipeline_image=settings.pipeline_image_uri,
+        user_code=user_code,
         training_job=training_job(settings),
         endpoint=endpoint_args(settings),
         serving_image=settings.serving_image_uri if settings.use_vertex_endpoint else "",

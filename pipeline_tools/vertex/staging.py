@@ -1,10 +1,11 @@
-"""Stages the pipeline's inputs on Cloud Storage: the data, module.py, the curated schema and the
-reference statistics.
+"""Stages the pipeline's inputs on Cloud Storage: the data, the user-code wheel, the curated schema and
+the reference statistics.
 
-Components on Vertex AI cannot read this machine's disk. module.py, the schema and the reference
-statistics each go to a folder named by a hash of their contents, so a changed file is a new path,
-hence a changed parameter of the components that read it, and Vertex AI's cache cannot reuse
-outputs of the old one. Data is staged in one of two ways:
+Components on Vertex AI cannot read this machine's disk. The schema and the reference statistics
+each go to a folder named by a hash of their contents, and module.py travels in TFX's user-code
+wheel, whose name carries a hash of its sources (user_code.py), to `{pipeline_root}/_wheels/`: a
+changed file is a new path, hence a changed parameter of the components that read it, and Vertex
+AI's cache cannot reuse outputs of the old one. Data is staged in one of two ways:
   - monthly spans (data_local): the chosen range goes to `<pipeline>/spans/span-<newest>/`, one
     file per month, as `pipeline_tools.spans.stage` does locally. The blueprint reads
     `<pipeline>/spans/span-{SPAN}/*`, and CsvExampleGen's driver resolves {SPAN} to the newest
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 
 from pipeline_tools import spans
 from pipeline_tools.csv_check import check_csv_folder
+from pipeline_tools.vertex import user_code
 from pipeline_tools.vertex.settings import VertexSettings
 
 
@@ -37,7 +39,7 @@ class GcsInputs:
     """Where the pipeline reads its inputs on Cloud Storage, and what to copy there."""
 
     data_root: str
-    module_file: str
+    user_code: str  # Where Transform and Trainer load module.py from: 'module@<the wheel>'.
     schema_file: str | None  # None when the pipeline infers its schema.
     uploads: list[Upload]
     reference_statistics: str = ""  # What the gate compares data with before a model was served.
@@ -63,7 +65,7 @@ def plan_data(settings: VertexSettings, data_dir: str) -> tuple[str, str, list[U
     found = spans.available(data_dir)
     if not found:
         if settings.pipeline.spans:
-            raise ValueError(f"spans {settings.pipeline.spans!r}: {data_dir!r} holds no span-N folder")
+            raise ValueError(spans.no_spans_error(settings.pipeline.spans, data_dir))
         csv_files = check_csv_folder(data_dir)
         data_root = f"{settings.gcs_root}/data/{fingerprint(csv_files)}"
         return data_root, "", [Upload(path, f"{data_root}/{os.path.basename(path)}") for path in csv_files]
@@ -77,17 +79,18 @@ def plan_data(settings: VertexSettings, data_dir: str) -> tuple[str, str, list[U
     return data_root, spans.text(chosen), uploads
 
 
-def plan_uploads(settings: VertexSettings, data_dir: str, module_file: str) -> GcsInputs:
-    """Plans the copies of data_dir's CSV files, module.py, the pipeline's schema and the reference
-    statistics to the bucket."""
+def plan_uploads(settings: VertexSettings, data_dir: str, module_file: str, wheels_dir: str) -> GcsInputs:
+    """Plans the copies of data_dir's CSV files, the user-code wheel (built into wheels_dir from
+    module_file's folder), the pipeline's schema and the reference statistics to the bucket."""
     schema_file = settings.pipeline.schema_path
     reference = settings.pipeline.reference_statistics_path
     for name, path in (("module_file", module_file), ("schema_file", schema_file)):
         if path is not None and not os.path.isfile(path):
             raise ValueError(f"{name} {path!r} does not exist")
     data_root, staged_spans, uploads = plan_data(settings, data_dir)
-    module_uri = _addressed(settings, "module", module_file)
-    uploads.append(Upload(module_file, module_uri))
+    wheel = user_code.package(module_file, wheels_dir)
+    wheel_uri = f"{settings.pipeline_root}/_wheels/{os.path.basename(wheel)}"
+    uploads.append(Upload(wheel, wheel_uri))
     schema_uri = None
     if schema_file is not None:
         schema_uri = _addressed(settings, "schema", schema_file)
@@ -98,7 +101,7 @@ def plan_uploads(settings: VertexSettings, data_dir: str, module_file: str) -> G
         uploads.append(Upload(reference, reference_uri))
     return GcsInputs(
         data_root=data_root,
-        module_file=module_uri,
+        user_code=user_code.module_path(module_file, wheel_uri),
         schema_file=schema_uri,
         uploads=uploads,
         reference_statistics=reference_uri,
