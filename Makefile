@@ -1,6 +1,6 @@
 # The README's commands: tutorial and test (the main job and the tests), lab to read the notebook
 # in JupyterLab. Each creates .venv first if it is missing.
-.PHONY: tutorial test test-fast lab benchmark benchmark-stack-b
+.PHONY: tutorial test test-fast lab benchmark benchmark-stack-b colab-stand-in
 tutorial:  ## Execute the local notebook end to end; results in outputs/local/
 	@bash scripts/run_tutorial.sh
 test:  ## Run the test suite
@@ -13,3 +13,5 @@ benchmark:  ## Measure the pipeline (about 35 minutes); report in benchmarks/res
 	@bash scripts/run_benchmark.sh
 benchmark-stack-b:  ## The same on stack B (tfx 1.21, Python 3.13) in ../shared's Debian 13 root file system
 	@bash scripts/benchmark_stack_b.sh
+colab-stand-in:  ## The notebooks as on Google Colab, in Colab's preinstalled packages (root; about 30 min); report in docs/
+	@bash scripts/colab_stand_in.sh

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline_tools import preflight, quiet
+from pipeline_tools import colab, preflight, quiet
 from pipeline_tools.settings import REPO_ROOT
 
 
@@ -24,8 +24,10 @@ def setup() -> Path:
     if diagnosis.stack is None:
         raise RuntimeError(f"{diagnosis.problem}. {diagnosis.fix}")
     if diagnosis.needs_install and environment.in_colab:
-        # Exact pins for every package (requirements.txt and its lock): pip cannot fall back to tfx 0.23.1.
+        # Exact pins for every package (Colab's lock): pip cannot fall back to tfx 0.23.1, and Colab's kernel stays.
+        changed = colab.changes(_installed_versions())
         preflight.run_with_progress(preflight.install_command(sys.executable), cwd=REPO_ROOT)
+        print(colab.changes_line(changed))
         print(
             f"Installed tfx {diagnosis.stack.tfx}. Restart the session (Runtime > Restart session), then run all cells."
         )
@@ -39,3 +41,10 @@ def setup() -> Path:
     quiet.install()  # Before TensorFlow is imported: the log lines no reader can act on go.
     print("repository:", REPO_ROOT)
     return Path(REPO_ROOT)
+
+
+def _installed_versions() -> dict[str, str]:
+    """{name: version} of every package installed in this Python, names as pip compares them."""
+    from importlib.metadata import distributions
+
+    return {colab.normalized(found.metadata["Name"]): found.version for found in distributions()}

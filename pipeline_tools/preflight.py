@@ -130,9 +130,10 @@ def diagnose(environment: Environment) -> Diagnosis:
 
 
 def install_command(python_executable: str) -> list:
-    """pip with the exact pins of requirements.txt (its constraints lock pins every package): with
-    no unpinned name, pip cannot fall back to an old TFX such as 0.23.1."""
-    return [python_executable, "-m", "pip", "install", "-r", "requirements.txt"]
+    """pip with Colab's lock (requirements-colab.txt, every package pinned: pipeline_tools/colab.py):
+    with no unpinned name, pip cannot fall back to an old TFX such as 0.23.1, and Colab's kernel
+    stack and the rest of its packages keep their versions wherever TFX allows."""
+    return [python_executable, "-m", "pip", "install", "-r", "requirements-colab.txt"]
 
 
 def run_with_progress(command: list, cwd: str) -> None:

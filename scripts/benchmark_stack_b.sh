@@ -34,9 +34,9 @@ chroot "$root" env -u PIP_FIND_LINKS HOME=/root BENCHMARK_COMMIT="$commit" bash 
   set -eo pipefail
   . /root/venv313/bin/activate
   cd /srv/benchmark/project
-  pip install -q -r requirements.txt 2>&1 | { grep -v "is ignored" || true; } | tail -3
+  pip install -q -r requirements-dev.txt 2>&1 | { grep -v "is ignored" || true; } | tail -3
   # The install is measured with a warm package cache, as the second install of a reader: fill the pip cache.
-  pip download -q -r requirements.txt -d /tmp/pip-warm-up > /dev/null 2>&1 || true
+  pip download -q -r requirements-dev.txt -d /tmp/pip-warm-up > /dev/null 2>&1 || true
   rm -rf /tmp/pip-warm-up
   python benchmarks/run.py --results-dir /srv/benchmark/results "$@"
 ' bash "$@" >"$log" 2>&1

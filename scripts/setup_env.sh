@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (or reuses) the project's virtual environment in .venv with a Python that one of the
-# supported TFX stacks runs on, and installs requirements.txt into it. The stacks are defined once,
+# supported TFX stacks runs on, and installs requirements-dev.txt into it (the tutorial's
+# requirements.txt and the tools to develop and test it, pinned by constraints.txt). The stacks are defined once,
 # in pipeline_tools/preflight.py (standard library only), which this script asks.
 # PYTHON=/path/to/python overrides the search. Prints the venv's python path on success.
 set -euo pipefail
@@ -37,14 +38,14 @@ if [ ! -x "$venv/bin/python" ] || ! supported "$venv/bin/python"; then
 fi
 
 stamp="$venv/.requirements.sha256"
-wanted=$(cat "$repo/requirements.txt" "$repo/constraints.txt" | sha256sum | cut -d' ' -f1)
+wanted=$(cat "$repo/requirements.txt" "$repo/requirements-dev.txt" "$repo/constraints.txt" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  echo "installing requirements.txt into $venv (a few minutes the first time)..." >&2
+  echo "installing requirements-dev.txt into $venv (a few minutes the first time)..." >&2
   "$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | { grep -v "is ignored" || true; } >&2
   if [ -t 2 ]; then  # A terminal: pip's download progress bars (about 2.5 GB).
-    "$venv/bin/python" -m pip install --progress-bar on -r "$repo/requirements.txt" >&2
+    "$venv/bin/python" -m pip install --progress-bar on -r "$repo/requirements-dev.txt" >&2
   else  # CI and other logs: quiet.
-    "$venv/bin/python" -m pip install -q -r "$repo/requirements.txt" 2>&1 | { grep -v "is ignored" || true; } >&2
+    "$venv/bin/python" -m pip install -q -r "$repo/requirements-dev.txt" 2>&1 | { grep -v "is ignored" || true; } >&2
   fi
   expected=$(cd "$repo" && "$venv/bin/python" -m pipeline_tools.preflight --expected-tfx)
   installed=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("tfx"))')

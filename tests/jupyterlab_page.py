@@ -46,7 +46,7 @@ def why_not() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "the playwright package is missing: scripts/setup_env.sh installs requirements.txt"
+        return "the playwright package is missing: scripts/setup_env.sh installs requirements-dev.txt"
     return None
 
 

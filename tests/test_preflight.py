@@ -52,7 +52,10 @@ def test_the_stacks_match_requirements_txt():
 
 def test_install_command_installs_the_pins_only():
     command = preflight.install_command("/usr/bin/python3")
-    assert command[:4] == ["/usr/bin/python3", "-m", "pip", "install"] and command[-2:] == ["-r", "requirements.txt"]
+    assert command[:4] == ["/usr/bin/python3", "-m", "pip", "install"] and command[-2:] == [
+        "-r",
+        "requirements-colab.txt",
+    ]
 
 
 def test_report_fits_one_screen_and_names_the_fix():

@@ -108,3 +108,30 @@ def test_committed_notebooks_keep_only_the_outputs_nbval_checks(tmp_path):
     checked = [cell for cell in nbformat.read(str(tmp_path / "run.ipynb"), 4).cells if cell.get("outputs")]
     assert checked and all(cell.source.startswith("# NBVAL_CHECK_OUTPUT") for cell in checked)
     assert all(cell.execution_count is not None for cell in checked)  # nbval skips them otherwise.
+
+
+def _repository() -> tuple[str, str]:
+    """(URL, owner/name) of the repository, from its one home: pyproject.toml's [project.urls]."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest's own dependency.
+        import tomli as tomllib
+    url = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    return url, url.removeprefix("https://github.com/")
+
+
+def test_the_repository_address_has_one_home_that_badges_setup_cells_and_readme_agree_with():
+    url, slug = _repository()
+    readme = (REPO_ROOT / "README.md").read_text()
+    notebooks = {path.name: path.read_text() for path in sorted((REPO_ROOT / "notebooks").glob("*/*.ipynb"))}
+    for text in [readme, *notebooks.values()]:
+        badges = re.findall(r"https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/main/(\S+?\.ipynb)", text)
+        assert badges and {found for found, _ in badges} == {slug}
+        for _, path in badges:
+            assert (REPO_ROOT / path).is_file(), path
+        assert {found.removesuffix(".git") for found in re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text)} <= {
+            url
+        }
+    for name, text in notebooks.items():
+        assert f'"{url}.git"' in text.replace('\\"', '"'), name  # The setup cell's git clone.
+        assert f'Path(\\"/content/{slug.split("/")[1]}\\")' in text, name

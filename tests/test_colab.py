@@ -1,0 +1,56 @@
+"""What the notebooks' setup cell installs on Google Colab (pipeline_tools/colab.py, requirements-colab.txt)."""
+
+import pytest
+
+from conftest import REPO_ROOT
+from pipeline_tools import colab, preflight
+
+FREEZE = str(REPO_ROOT / "tests" / "colab_stand_in" / "pip-freeze.txt")
+LOCK = str(REPO_ROOT / colab.COLAB_LOCK)
+DEVELOPMENT_TOOLS = ("jupyterlab", "papermill", "nbval", "pytest", "pytest-xdist", "playwright", "ruff")
+
+
+def test_the_colab_lock_pins_every_package_and_holds_colabs_kernel_stack():
+    lines = [line for line in open(LOCK).read().splitlines() if line and not line.startswith((" ", "#"))]
+    assert lines and all("==" in line for line in lines)
+    locked, colabs = colab.pins(LOCK), colab.pins(FREEZE)
+    [stack_b] = [stack for stack in preflight.STACKS if (3, 13) in stack.pythons]
+    assert locked["tfx"] == stack_b.tfx and "kfp" in locked
+    for name in colab.KERNEL_STACK:
+        assert locked.get(name, colabs[name]) == colabs[name], name
+    assert not set(DEVELOPMENT_TOOLS) & set(locked)
+
+
+def test_a_package_colab_has_keeps_colabs_version_unless_tfx_needs_another():
+    changed = colab.changes(colab.pins(FREEZE), LOCK)
+    # What TFX 1.21 forces on Colab's Python 3.13 (README, Google Colab): TensorFlow, protobuf, pyarrow...
+    assert {"tensorflow", "protobuf", "pyarrow", "tf-keras"} <= set(changed)
+    assert not set(changed) & set(colab.KERNEL_STACK)
+    for kept in ("matplotlib", "tqdm", "numpy", "pandas", "tensorboard"):  # Pinned locally, Colab's on Colab.
+        assert kept not in changed, kept
+
+
+def test_the_lock_inputs_unpin_what_colab_has(tmp_path):
+    colab.lock_inputs(str(REPO_ROOT / "requirements.txt"), FREEZE, str(tmp_path))
+    wanted = (tmp_path / "colab.in").read_text().split()
+    assert wanted == ["tfx==1.21.0", "kfp==2.16.1", "tensorboard", "matplotlib", "tqdm"]
+    kernel = dict(line.split("==") for line in (tmp_path / "colab-kernel.txt").read_text().split())
+    assert kernel["ipykernel"] == "6.17.1" and kernel["tornado"] == "6.5.7" and set(kernel) == set(colab.KERNEL_STACK)
+
+
+def test_the_setup_cell_says_what_tfx_changes_in_one_line():
+    changed = {"pyarrow": ("23.0.1", "18.1.0"), "attrs": ("26.1.0", "23.2.0")}
+    line = colab.changes_line({**changed, "tensorflow": ("2.20.0", "2.21.0"), "protobuf": ("5.29.6", "6.33.6")})
+    assert line == (
+        "TFX 1.21 changes 4 of Colab's packages: tensorflow 2.20.0 -> 2.21.0, protobuf 5.29.6 -> 6.33.6, "
+        "pyarrow 23.0.1 -> 18.1.0 and 1 more (requirements-colab.txt); Colab's kernel keeps its versions."
+    )
+    assert colab.changes_line({}) == "Colab's own packages keep their versions."
+
+
+@pytest.mark.parametrize("name", ["requirements.txt", "requirements-colab.txt"])
+def test_what_a_reader_installs_holds_no_development_tool(name):
+    text = (REPO_ROOT / name).read_text()
+    assert not [tool for tool in DEVELOPMENT_TOOLS if f"\n{tool}==" in f"\n{text}"]
+    dev = (REPO_ROOT / "requirements-dev.txt").read_text()
+    assert "-r requirements.txt" in dev and all(f"\n{tool}==" in f"\n{dev}" for tool in DEVELOPMENT_TOOLS)
