@@ -38,7 +38,7 @@ in_root() {  # A command in the stand-in, with an environment of its own, as a C
 make_root() {
   if [ -x "$root/usr/bin/python3" ]; then return; fi
   if [ -x "$stack_b_root/usr/bin/python3" ]; then
-    cp -a "$stack_b_root" "$root"
+    cp -a "$stack_b_root/." "$root/"
     rm -rf "$root/root/venv313" "$root/srv"  # colab_stack_check's virtual environment: Colab has none.
   else
     command -v debootstrap > /dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap > /dev/null; }
@@ -89,7 +89,6 @@ notebook() {  # notebook MODE NAME PATH: the driver in a kernel of Colab's Pytho
 }
 
 mkdir -p "$root"
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2> /dev/null || true
 step "root file system" make_root
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 mountpoint -q "$root/proc" || mount --bind /proc "$root/proc"
