@@ -56,16 +56,22 @@ colab_packages() {
     cp "$root/var/cache/colab-left-out.txt" "$work/colab-left-out.txt"
     return
   fi
+  rm -rf "$root/usr/local/lib/python3.13" "$root/usr/local/bin" && mkdir -p "$root/usr/local/bin"
   PYTHONPATH="$repo" python3 "$repo/tests/colab_stand_in/report.py" installable \
     "$repo/tests/colab_stand_in/pip-freeze.txt" "$work/colab-installable.txt" "$work/colab-left-out.txt"
   mkdir -p "$root/var/cache"
-  cp "$work/colab-installable.txt" "$root/tmp/colab-installable.txt"
-  if ! in_root python3 -m pip install -q --no-deps -r /tmp/colab-installable.txt > "$work/colab-install.log" 2>&1; then
+  # Colab's pip, packaging and wheel are pip's own installs in /usr/local; Debian's python3-pip put
+  # its copies in /usr/lib/python3/dist-packages, which pip cannot uninstall (no RECORD file). Colab's
+  # versions go to /usr/local beside them, ahead on sys.path, as on Colab.
+  grep -E '^(pip|packaging|wheel)==' "$work/colab-installable.txt" > "$root/tmp/colab-base-tools.txt"
+  grep -vE '^(pip|packaging|wheel)==' "$work/colab-installable.txt" > "$root/tmp/colab-installable.txt"
+  in_root python3 -m pip install -q --no-deps --ignore-installed -r /tmp/colab-base-tools.txt > "$work/colab-install.log" 2>&1
+  if ! in_root python3 -m pip install -q --no-deps -r /tmp/colab-installable.txt >> "$work/colab-install.log" 2>&1; then
     # One package that will not install leaves out only itself (named in the report).
     while read -r line; do
       in_root python3 -m pip install -q --no-deps "$line" >> "$work/colab-install.log" 2>&1 \
         || printf '%s\tpip could not install it here (colab-install.log)\n' "$line" >> "$work/colab-left-out.txt"
-    done < "$work/colab-installable.txt"
+    done < "$root/tmp/colab-installable.txt"
   fi
   tar -cf "$snapshot" -C "$root" usr/local/lib/python3.13 usr/local/bin
   cp "$work/colab-left-out.txt" "$root/var/cache/colab-left-out.txt"
