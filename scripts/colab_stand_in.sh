@@ -32,7 +32,10 @@ step() {  # step NAME COMMAND...: runs it, and records how long it took.
   printf '%s\t%s\n' "$name" "$(( $(date +%s) - started ))" >> "$timings"
 }
 in_root() {  # A command in the stand-in, with an environment of its own, as a Colab runtime's.
-  chroot "$root" env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin "$@"
+  # PIP_CERT: this machine reaches the package index through a proxy whose certificate is in the host's
+  # bundle only; Colab's pip (from its list) trusts its own certifi bundle. Nothing else is passed in.
+  chroot "$root" env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt "$@"
 }
 
 make_root() {
@@ -97,6 +100,7 @@ notebook() {  # notebook MODE NAME PATH: the driver in a kernel of Colab's Pytho
 mkdir -p "$root"
 step "root file system" make_root
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 mountpoint -q "$root/proc" || mount --bind /proc "$root/proc"
 mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
 trap 'umount "$root/proc" "$root/dev" 2>/dev/null || true' EXIT
