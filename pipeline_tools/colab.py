@@ -27,6 +27,11 @@ KERNEL_STACK = (
     "ipykernel", "ipython", "ipywidgets", "jupyter-client", "jupyter-core", "jupyter-server", "notebook",
     "prompt-toolkit", "pyzmq", "tornado", "traitlets",
 )  # fmt: skip
+# Colab's packages with native ops built against one TensorFlow release: when TFX moves TensorFlow,
+# they must move with it. TFX's BulkInferrer imports tensorflow_text whenever it is installed, and
+# catches only ImportError, so Colab's tensorflow-text 2.20 under TensorFlow 2.21 stops
+# `import tfx.components` with "undefined symbol" (seen in the Colab stand-in, docs/colab_stand_in.md).
+FOLLOW_TENSORFLOW = ("tensorflow-text", "ydf-tf")
 # The changes a reader most needs to know of, first in the setup cell's line.
 NOTABLE = ("tensorflow", "protobuf", "pyarrow", "tf-keras", "tensorboard")
 
@@ -48,7 +53,8 @@ def pins(path: str) -> dict[str, str]:
 
 
 def lock_inputs(requirements: str, freeze: str, folder: str) -> None:
-    """colab.in (requirements.txt for Python 3.13, unpinned where Colab has the package), colab-kernel.txt
+    """colab.in (requirements.txt for Python 3.13, unpinned where Colab has the package, and Colab's
+    packages that must follow TensorFlow), colab-kernel.txt
     (the kernel stack at Colab's versions: a constraint), colab-preferences.txt (Colab's versions)."""
     colab = pins(freeze)
     wanted = []
@@ -59,6 +65,7 @@ def lock_inputs(requirements: str, freeze: str, folder: str) -> None:
                 continue
             name = re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0)
             wanted.append(name if normalized(name) in colab else requirement)
+    wanted += [name for name in FOLLOW_TENSORFLOW if name in colab]  # Unpinned: a release for the lock's TF.
     files = {
         "colab.in": wanted,
         "colab-kernel.txt": [f"{name}=={colab[name]}" for name in KERNEL_STACK],

@@ -30,10 +30,20 @@ def test_a_package_colab_has_keeps_colabs_version_unless_tfx_needs_another():
         assert kept not in changed, kept
 
 
+def test_colabs_tensorflow_add_ons_move_with_tensorflow():
+    """Native ops built for TensorFlow 2.20 do not load under 2.21 ("undefined symbol"): TFX imports
+    tensorflow_text whenever it is installed, so Colab's add-ons must be of the lock's TensorFlow."""
+    locked, colabs = colab.pins(LOCK), colab.pins(FREEZE)
+    tensorflow = locked["tensorflow"].split(".")[:2]
+    assert colabs["tensorflow"].split(".")[:2] != tensorflow  # TFX moves TensorFlow: the case this guards.
+    for name in colab.FOLLOW_TENSORFLOW:
+        assert name in colabs and locked[name].split(".")[:2] == tensorflow, (name, locked.get(name))
+
+
 def test_the_lock_inputs_unpin_what_colab_has(tmp_path):
     colab.lock_inputs(str(REPO_ROOT / "requirements.txt"), FREEZE, str(tmp_path))
     wanted = (tmp_path / "colab.in").read_text().split()
-    assert wanted == ["tfx==1.21.0", "kfp==2.16.1", "tensorboard", "matplotlib", "tqdm"]
+    assert wanted == ["tfx==1.21.0", "kfp==2.16.1", "tensorboard", "matplotlib", "tqdm", "tensorflow-text", "ydf-tf"]
     kernel = dict(line.split("==") for line in (tmp_path / "colab-kernel.txt").read_text().split())
     assert kernel["ipykernel"] == "6.17.1" and kernel["tornado"] == "6.5.7" and set(kernel) == set(colab.KERNEL_STACK)
 
