@@ -56,9 +56,12 @@ colab_packages() {
   if [ -f "$snapshot" ]; then  # Back to Colab's packages as they are before any setup cell ran.
     rm -rf "$root/usr/local/lib/python3.13" "$root/usr/local/bin"
     tar -xf "$snapshot" -C "$root"
-    cp "$root/var/cache/colab-left-out.txt" "$work/colab-left-out.txt"
+    cp "$root/var/cache/colab-left-out.txt" "$root/var/cache/colab-install-seconds.txt" "$work/"
+    touch "$work/colab-restored"
     return
   fi
+  local started
+  started=$(date +%s)
   rm -rf "$root/usr/local/lib/python3.13" "$root/usr/local/bin" && mkdir -p "$root/usr/local/bin"
   PYTHONPATH="$repo" python3 "$repo/tests/colab_stand_in/report.py" installable \
     "$repo/tests/colab_stand_in/pip-freeze.txt" "$work/colab-installable.txt" "$work/colab-left-out.txt"
@@ -76,8 +79,9 @@ colab_packages() {
         || printf '%s\tpip could not install it here (colab-install.log)\n' "$line" >> "$work/colab-left-out.txt"
     done < "$root/tmp/colab-installable.txt"
   fi
+  echo $(( $(date +%s) - started )) > "$work/colab-install-seconds.txt"  # The install, kept with the snapshot.
   tar -cf "$snapshot" -C "$root" usr/local/lib/python3.13 usr/local/bin
-  cp "$work/colab-left-out.txt" "$root/var/cache/colab-left-out.txt"
+  cp "$work/colab-left-out.txt" "$work/colab-install-seconds.txt" "$root/var/cache/"
 }
 
 place_repository() {  # Where the setup cell clones it (/content/tfx-cfpb-tutorial): it finds it there.

@@ -32,6 +32,7 @@ CANNOT_INSTALL = {
     "cyipopt": "native build dependencies",
     "rpy2": "native build dependencies",
 }
+INSTALL = "Colab's packages"  # The step's name in timings.tsv (scripts/colab_stand_in.sh).
 SUMMARY = ("<!-- colab stand-in summary -->", "<!-- /colab stand-in summary -->")
 
 
@@ -84,6 +85,8 @@ class Run:
     checks: dict[str, list[str]]  # pip check's lines, before ("colab") and after.
     left_out: list[str]
     python: list[str]  # Python version, libc, libc version.
+    install_seconds: str  # Installing Colab's packages, when the snapshot later runs restore was made.
+    restored: bool  # This run restored them from that snapshot.
 
     @classmethod
     def read(cls, work: str, timings: str) -> "Run":
@@ -96,6 +99,8 @@ class Run:
             checks={name: _lines(f"{work}/{name}-check.txt") for name in ("colab", "after")},
             left_out=_lines(f"{work}/colab-left-out.txt"),
             python=_read(f"{work}/python.txt").split(),
+            install_seconds=_read(f"{work}/colab-install-seconds.txt").strip(),
+            restored=os.path.exists(f"{work}/colab-restored"),
         )
 
     @property
@@ -111,8 +116,10 @@ def _summary(run: Run) -> list[str]:
     kernel = run.local["kernel"]
     rows = [
         ("Colab's packages in the system Python (no virtual environment)",
-         f"{len(run.before)} installed; {len(run.left_out)} lines of Colab's list left out (below)",
-         "Colab's packages"),
+         f"{len(run.before)} installed; {len(run.left_out)} lines of Colab's list left out (below)"
+         + (f"; the install's time, this run restored them from its snapshot in {run.seconds[INSTALL]} s"
+            if run.restored else ""),
+         INSTALL),
         ("the setup cell (`pip install -r requirements-colab.txt`)",
          "ends with the restart message" if "Restart the session" in setup_text else "did not end as expected",
          "setup cell (install)"),
@@ -128,7 +135,8 @@ def _summary(run: Run) -> list[str]:
         ("the Vertex AI notebook (dry run)", _notebook(run.vertex), "Vertex AI notebook (dry run)"),
     ]  # fmt: skip
     table = ["| step | result | seconds |", "| --- | --- | ---: |"]
-    return [SUMMARY[0], *table, *[f"| {a} | {b} | {run.seconds.get(c, '')} |" for a, b, c in rows], SUMMARY[1]]
+    seconds = {**run.seconds, INSTALL: run.install_seconds}
+    return [SUMMARY[0], *table, *[f"| {a} | {b} | {seconds.get(c, '')} |" for a, b, c in rows], SUMMARY[1]]
 
 
 def _differences(run: Run) -> list[str]:
