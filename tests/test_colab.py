@@ -1,5 +1,9 @@
 """What the notebooks' setup cell installs on Google Colab (pipeline_tools/colab.py, requirements-colab.txt)."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from conftest import REPO_ROOT
@@ -64,3 +68,24 @@ def test_what_a_reader_installs_holds_no_development_tool(name):
     assert not [tool for tool in DEVELOPMENT_TOOLS if f"\n{tool}==" in f"\n{text}"]
     dev = (REPO_ROOT / "requirements-dev.txt").read_text()
     assert "-r requirements.txt" in dev and all(f"\n{tool}==" in f"\n{dev}" for tool in DEVELOPMENT_TOOLS)
+
+
+def test_the_stand_ins_google_colab_lets_tfma_import_as_on_colab():
+    """With google.colab imported, TFMA imports google.colab.output: the stub must hold it, or TFMA's
+    own import fails half-way (it catches the ImportError) and the Evaluator stops. The stub's output
+    draws nothing: calling it raises."""
+    stub = REPO_ROOT / "tests" / "colab_stand_in" / "google_colab.py"
+    script = "\n".join([
+        f"exec(open({str(stub)!r}).read())",
+        "import tensorflow_model_analysis as tfma",
+        "print(tfma.default_eval_shared_model.__name__)",
+        "from google.colab import output",
+        "output.register_callback('name', print)",
+    ])  # fmt: skip
+    environment = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=environment
+    )
+    assert "Error importing" not in result.stderr
+    assert result.stdout.split() == ["default_eval_shared_model"]
+    assert "RuntimeError: google.colab.output: the Colab stand-in has no browser" in result.stderr
