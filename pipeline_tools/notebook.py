@@ -44,7 +44,12 @@ def setup() -> Path:
 
 
 def _installed_versions() -> dict[str, str]:
-    """{name: version} of every package installed in this Python, names as pip compares them."""
+    """{name: version} of every package installed in this Python, names as pip compares them. A package
+    installed twice (Colab's pip in /usr/local, Debian's or Ubuntu's beside it) counts as the copy Python
+    imports: the first on sys.path, as pip sees it too."""
     from importlib.metadata import distributions
 
-    return {colab.normalized(found.metadata["Name"]): found.version for found in distributions()}
+    versions: dict[str, str] = {}
+    for found in distributions():  # In sys.path order.
+        versions.setdefault(colab.normalized(found.metadata["Name"]), found.version)
+    return versions

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -89,3 +90,23 @@ def test_the_stand_ins_google_colab_lets_tfma_import_as_on_colab():
     assert "Error importing" not in result.stderr
     assert result.stdout.split() == ["default_eval_shared_model"]
     assert "RuntimeError: google.colab.output: the Colab stand-in has no browser" in result.stderr
+
+
+def test_a_package_installed_twice_counts_as_the_copy_python_imports(monkeypatch):
+    """Colab's pip puts packaging in /usr/local beside the system's copy: the setup cell's count of what it
+    changes compares the first on sys.path (the one pip and Python see), not the last."""
+    import importlib.metadata
+
+    from pipeline_tools import notebook
+
+    def found(name, version):
+        return types.SimpleNamespace(metadata={"Name": name}, version=version)
+
+    copies = [
+        found("packaging", "26.3"),
+        found("Wheel", "0.48.0"),
+        found("packaging", "25.0"),
+        found("wheel", "0.46.1"),
+    ]
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: iter(copies))
+    assert notebook._installed_versions() == {"packaging": "26.3", "wheel": "0.48.0"}
