@@ -25,7 +25,7 @@ def setup() -> Path:
         raise RuntimeError(f"{diagnosis.problem}. {diagnosis.fix}")
     if diagnosis.needs_install and environment.in_colab:
         # Exact pins for every package (Colab's lock): pip cannot fall back to tfx 0.23.1, and Colab's kernel stays.
-        changed = colab.changes(_installed_versions())
+        changed = colab.changes(installed_versions())
         preflight.run_with_progress(preflight.install_command(sys.executable), cwd=REPO_ROOT)
         print(colab.changes_line(changed))
         print(
@@ -43,7 +43,7 @@ def setup() -> Path:
     return Path(REPO_ROOT)
 
 
-def _installed_versions() -> dict[str, str]:
+def installed_versions() -> dict[str, str]:
     """{name: version} of every package installed in this Python, names as pip compares them. A package
     installed twice (Colab's pip in /usr/local, Debian's or Ubuntu's beside it) counts as the copy Python
     imports: the first on sys.path, as pip sees it too."""

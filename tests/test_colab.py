@@ -109,4 +109,16 @@ def test_a_package_installed_twice_counts_as_the_copy_python_imports(monkeypatch
         found("wheel", "0.46.1"),
     ]
     monkeypatch.setattr(importlib.metadata, "distributions", lambda: iter(copies))
-    assert notebook._installed_versions() == {"packaging": "26.3", "wheel": "0.48.0"}
+    assert notebook.installed_versions() == {"packaging": "26.3", "wheel": "0.48.0"}
+
+
+def test_the_readme_quotes_the_colab_stand_ins_last_report():
+    """README's Colab section quotes the summary of docs/colab_stand_in.md (make colab-stand-in) as made."""
+    start, end = "<!-- colab stand-in summary -->", "<!-- /colab stand-in summary -->"
+
+    def summary(path):
+        text = path.read_text()
+        assert text.count(start) == 1 and text.count(end) == 1, path
+        return text[text.index(start) : text.index(end)]
+
+    assert summary(REPO_ROOT / "README.md") == summary(REPO_ROOT / "docs" / "colab_stand_in.md")
