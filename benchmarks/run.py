@@ -219,47 +219,9 @@ def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], repeats: int
 
 def baselines(train: Sequence[dict[str, str]], evaluate: Sequence[dict[str, str]]) -> dict[str, dict[str, float]]:
     """Majority class, and TF-IDF (narrative) + one-hot (categoricals, ZIP prefix) logistic regression."""
-    import numpy as np
-    import pandas as pd
-    from sklearn.compose import ColumnTransformer
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from pipeline_tools import baselines as simple_models
 
-    categorical = list(columns.CATEGORICAL)  # The model's categorical features: both models see the same columns.
-
-    def frame(rows):
-        return pd.DataFrame(
-            {
-                **{key: [row[key] for row in rows] for key in categorical},
-                "zip3": [row[columns.ZIP_CODE][:3] for row in rows],
-                "narrative": [row[columns.NARRATIVE] for row in rows],
-            }
-        )
-
-    y_train = np.array([int(row[columns.LABEL]) for row in train])
-    y_eval = np.array([int(row[columns.LABEL]) for row in evaluate])
-    majority = int(y_train.mean() >= 0.5)
-    model = make_pipeline(
-        ColumnTransformer(
-            [
-                ("narrative", TfidfVectorizer(min_df=2, sublinear_tf=True, ngram_range=(1, 2)), "narrative"),
-                ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical + ["zip3"]),
-            ]
-        ),
-        LogisticRegression(C=1.0, max_iter=2000),
-    )
-    model.fit(frame(train), y_train)
-    probabilities = model.predict_proba(frame(evaluate))[:, 1]
-    return {
-        "majority": {"auc": 0.5, "accuracy": float((y_eval == majority).mean())},
-        "tfidf_logreg": {
-            "auc": float(roc_auc_score(y_eval, probabilities)),
-            "accuracy": float(accuracy_score(y_eval, probabilities >= 0.5)),
-        },
-    }
+    return simple_models.scores(train, evaluate).as_dict()
 
 
 def train_without_orchestration(output_root: str, train_steps: int, eval_steps: int) -> float:

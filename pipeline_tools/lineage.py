@@ -3,10 +3,11 @@ whether the gate let the data through, which model, its AUC against the served o
 
 ML Metadata records each execution with the artifacts it read and wrote, under their input and
 output keys. One row per model the Evaluator judged, found by walking back from the Evaluator:
-its `model` came from AttachTrainingStatistics, whose `statistics` came from StatisticsGen, whose
-`examples` came from CsvExampleGen (with the span and the staged folder of months it read); and
-forward to the gate that read those statistics, the model gate that read the Evaluator's blessing,
-and the Pusher that read the model gate's.
+its `model` came from the Trainer (through AttachTrainingStatistics, where the pipeline has it),
+which read Transform's examples, which read CsvExampleGen's (with the span and the staged folder
+of months it read), which StatisticsGen described; and forward to the data gate that read those
+statistics, the model gate that read the Evaluator's evaluation, and the Pusher that read the
+model gate's blessing.
 Data that the gate stopped has a row too, with no model. It follows artifacts, not run contexts,
 so it reads the stores of LocalDagRunner and of the notebook's InteractiveContext alike (which
 records each `context.run` as a run of its own).
@@ -19,8 +20,9 @@ from collections import defaultdict
 import pandas as pd
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline_tools import metadata, outcome, spans
+from pipeline_tools import metadata, spans
 from pipeline_tools.components import artifacts
+from pipeline_tools.components.model_gate import Verdict
 
 _INPUT = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
@@ -36,7 +38,7 @@ class ModelLineage:
     statistics_uri: str
     gate: str
     model_uri: str | None = None
-    verdict: outcome.Verdict | None = None
+    verdict: Verdict | None = None
     pushed_version: str | None = None
 
     def row(self) -> dict[str, object]:
@@ -52,11 +54,15 @@ class ModelLineage:
             "statistics": _short(self.statistics_uri),
             "gate": self.gate,
             "model": _short(self.model_uri) if self.model_uri else "none: the gate stopped the run",
-            "AUC": round(verdict.auc, 3) if verdict and verdict.auc is not None else "",
-            "served model's AUC": round(verdict.baseline_auc, 3) if verdict and verdict.baseline_auc else "",
+            "AUC (95% interval)": _with_interval(verdict.auc, verdict.evidence.auc_interval) if verdict else "",
+            "served model's AUC": f"{verdict.baseline_auc:.3f}" if verdict and verdict.baseline_auc else "",
             "blessed": ("yes" if verdict.blessed else "no") if verdict else "",
             "pushed": f"version {self.pushed_version}" if self.pushed_version else ("no" if verdict else ""),
         }
+
+
+def _with_interval(value: float, interval: tuple[float, float]) -> str:
+    return f"{value:.3f} ({interval[0]:.3f} to {interval[1]:.3f})"
 
 
 def _short(uri: str) -> str:
@@ -155,6 +161,18 @@ def _data_lineage(graph: _Graph, statistics: int, examples: int, **model_fields)
     )
 
 
+def _learned_from(graph: _Graph, model: int | None) -> tuple[int | None, int | None]:
+    """(examples, statistics) a model learned from: back through AttachTrainingStatistics (when the
+    pipeline has it), the Trainer and Transform to CsvExampleGen's examples, and the StatisticsGen
+    that read them."""
+    producer = graph.producer.get(model)
+    if producer is not None and graph.component[producer] == "AttachTrainingStatistics":
+        producer = graph.producer.get(graph.input(producer, "trained_model"))
+    transform = graph.producer.get(graph.input(producer, "examples"))
+    examples = graph.input(transform, "examples")
+    return examples, graph.output(graph.reader(examples, "StatisticsGen", "examples"), "statistics")
+
+
 def models(metadata_path: str) -> list[ModelLineage]:
     """Every model the Evaluator judged, and every dataset the gate stopped, oldest first."""
     graph = _Graph(metadata_path)
@@ -165,15 +183,14 @@ def models(metadata_path: str) -> list[ModelLineage]:
         if evaluation is None or graph.state(evaluator) not in ("COMPLETE", "CACHED"):
             continue
         model = graph.input(evaluator, "model")
-        attach = graph.producer.get(model)
-        statistics = graph.input(attach, "statistics")
-        examples = graph.input(graph.producer.get(statistics), "examples")
+        examples, statistics = _learned_from(graph, model)
         if statistics is None or examples is None:
             continue
         judged_statistics.add(statistics)
-        # The Pusher obeys the model gate, which read the Evaluator's blessing.
-        model_gate = graph.reader(graph.output(evaluator, "blessing"), "ModelGate", "evaluator_blessing")
-        pusher = graph.reader(graph.output(model_gate, "blessing"), "Pusher", "model_blessing")
+        # The model gate read the Evaluator's evaluation; the Pusher obeys the model gate.
+        model_gate = graph.reader(evaluation, "ModelGate", "evaluation")
+        blessing = graph.output(model_gate, "blessing")
+        pusher = graph.reader(blessing, "Pusher", "model_blessing")
         pushed = graph.output(pusher, "pushed_model")
         version = None
         if pushed is not None and metadata.property_value(graph.artifacts[pushed], "pushed"):
@@ -184,7 +201,7 @@ def models(metadata_path: str) -> list[ModelLineage]:
             examples,
             gate=_gate(graph, statistics),
             model_uri=graph.uri(model),
-            verdict=outcome.Verdict.read(graph.uri(evaluation)),
+            verdict=Verdict.read(graph.uri(blessing)) if blessing is not None else None,
             pushed_version=version,
         )
         found.append((evaluator, lineage))

@@ -1,4 +1,5 @@
-"""The notebooks' setup, as one call: which stack this kernel runs, the install on Colab, the paths.
+"""The notebooks' setup, as one call (which stack this kernel runs, the install on Colab, the paths), and
+the code they show.
 
 Each notebook's first cell clones the repository on Colab (or finds it), puts it on sys.path and
 calls `setup()`. Everything else a setup needs lives here, so the two notebooks share it.
@@ -53,3 +54,18 @@ def installed_versions() -> dict[str, str]:
     for found in distributions():  # In sys.path order.
         versions.setdefault(colab.normalized(found.metadata["Name"]), found.version)
     return versions
+
+
+def show_code(*objects) -> None:
+    """Displays the source of each function or class as it is in the file that runs (inspect), so what the
+    notebook shows of base_pipeline.py and module.py cannot drift from what the pipeline does."""
+    import inspect
+
+    from IPython.display import Markdown, display
+
+    parts = []
+    for shown in objects:
+        lines, first = inspect.getsourcelines(shown)
+        path = os.path.relpath(inspect.getsourcefile(shown), REPO_ROOT)
+        parts.append(f"`{path}`, line {first}:\n\n```python\n{''.join(lines).rstrip()}\n```")
+    display(Markdown("\n\n".join(parts)))

@@ -125,6 +125,30 @@ def infer_and_curate(data_root: str) -> schema_pb2.Schema:
     return curate(tfdv.infer_schema(statistics, infer_feature_shape=False))
 
 
+def what_the_model_lacks(inferred: schema_pb2.Schema) -> list[str]:
+    """What module.py cannot train on, read from a schema SchemaGen inferred: a column it reads that the
+    data lacks, or a label that is not 0 or 1 in every row (an integer feature with a 0-1 or bool domain).
+    The curated schema and the data gate refuse such data too, with everything else they check; this
+    is only what would otherwise fail deep inside Transform or the Trainer."""
+    found = {feature.name: feature for feature in inferred.feature}
+    problems = [f"column {name!r} is missing: module.py reads it" for name in columns.ALL if name not in found]
+    label = found.get(columns.LABEL)
+    zero_or_one = label is not None and (
+        label.HasField("bool_domain")
+        or label.HasField("int_domain")
+        and label.int_domain.min >= 0
+        and label.int_domain.max <= 1
+    )
+    if label is not None and not (label.type == schema_pb2.INT and zero_or_one):
+        kind = schema_pb2.FeatureType.Name(label.type)
+        problems.append(
+            f"{columns.LABEL} is not 0 or 1 in every row (SchemaGen found {kind} values"
+            f"{'' if kind != 'INT' else ' other than 0 and 1'}); a CFPB export's Yes/No is converted by "
+            "python -m pipeline_tools.prepare_data"
+        )
+    return problems
+
+
 def compared_features() -> list[str]:
     """The features the curated schema compares for drift."""
     return sorted([*DRIFT_THRESHOLDS, *DIVERGENCE_THRESHOLDS])

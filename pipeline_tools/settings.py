@@ -82,8 +82,9 @@ class PipelineSettings:
     )
     train_steps: int = setting(500, "training batches of 64, at most (module.py trains ten passes over the data)")
     eval_steps: int = setting(20, "eval batches of 64 the Trainer measures after each pass, for its curves")
-    min_eval_auc: float = setting(0.55, "the Evaluator blesses a model only if its eval AUC reaches this")
-    max_auc_decrease: float = setting(0.01, "...and only if its AUC is at most this much below the last blessed one")
+    min_eval_auc: float = setting(0.5, "bless a model only if its eval AUC's 95% interval lies above this (chance)")
+    min_eval_examples: int = setting(300, "...and only if it was judged on at least this many eval examples")
+    min_eval_positives: int = setting(50, "...of which at least this many disputed")
     spans: str = setting("", "which monthly spans a run learns from: 'A-B' (e.g. 201503-201511), '' all of them")
     presplit: bool = setting(False, "the data root holds train/ and eval/ folders: use that split, not a hash")
     schema_file: str = setting("", "the curated schema ImportSchemaGen reads; '' is schema/schema.pbtxt")
@@ -103,9 +104,13 @@ class PipelineSettings:
         for name in ("train_steps", "eval_steps"):
             value = getattr(self, name)
             check(_is_int(value) and value >= 1, f"{name} must be a positive integer, got {value!r}")
-        for name in ("min_eval_auc", "max_auc_decrease"):
+        check(
+            _is_number(self.min_eval_auc) and 0.0 <= self.min_eval_auc <= 1.0,
+            f"min_eval_auc must lie in [0, 1], got {self.min_eval_auc!r}",
+        )
+        for name in ("min_eval_examples", "min_eval_positives"):
             value = getattr(self, name)
-            check(_is_number(value) and 0.0 <= value <= 1.0, f"{name} must lie in [0, 1], got {value!r}")
+            check(_is_int(value) and value >= 0, f"{name} must be a whole number >= 0, got {value!r}")
         for name in ("presplit", "infer_schema", "data_gate", "enable_cache"):
             check(isinstance(getattr(self, name), bool), f"{name} must be True or False, got {getattr(self, name)!r}")
         check(isinstance(self.schema_file, str), f"schema_file must be a path or '', got {self.schema_file!r}")

@@ -20,9 +20,12 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
 
-from pipeline_tools.components import artifacts  # noqa: E402
+from pipeline_tools.components import (
+    artifacts,  # noqa: E402
+    intervals,  # noqa: E402
+)
 
-METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")
+METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")  # TFMA's names.
 
 
 def facets_draws() -> bool:
@@ -113,43 +116,81 @@ def schema_comparison(schemas: dict[str, schema_pb2.Schema]) -> pd.DataFrame:
 
 
 def sliced_metrics(eval_result) -> pd.DataFrame:
-    """TFMA's metrics per slice (a `tfma.load_eval_result` result): overall first, then by count."""
+    """TFMA's metrics per slice (a `tfma.load_eval_result` result), overall first, then by count, with
+    the disputed examples and the AUC's 95% interval (pipeline_tools/intervals.py) of each slice."""
     rows = []
     for slice_key, metrics in eval_result.slicing_metrics:
-        values = metrics[""][""]
+        values = {name: found.get("doubleValue") for name, found in metrics[""][""].items()}
         row = {"slice": "overall" if not slice_key else " & ".join(f"{key} = {value}" for key, value in slice_key)}
-        for name in METRICS:
-            row[name] = values.get(name, {}).get("doubleValue")
+        count = int(values.get("example_count") or 0)
+        positives = round((values.get("mean_label") or 0.0) * count)
+        row.update(example_count=count, disputed=positives)
+        for name in METRICS[1:]:
+            row[name] = values.get(name)
+        low, high = intervals.auc_interval(row["auc"] or 0.0, positives, count - positives)
+        row.update(auc_low=low, auc_high=high)
         rows.append(row)
     table = pd.DataFrame(rows).set_index("slice")
     order = ["overall"] + [
         name for name in table.sort_values("example_count", ascending=False).index if name != "overall"
     ]
-    return table.loc[[name for name in order if name in table.index]]
+    columns = ["example_count", "disputed", "auc", "auc_low", "auc_high", *METRICS[2:]]
+    return table.loc[[name for name in order if name in table.index], columns]
 
 
-def plot_metric_by_slice(table: pd.DataFrame, metric: str = "auc", min_examples: int = 1):
-    """A horizontal bar per slice with its example count; the overall value as a line.
+def plot_auc_by_slice(table: pd.DataFrame, min_examples: int = 1):
+    """The AUC of each slice as a point with its 95% interval, the overall AUC as a line, chance at 0.5.
 
     Slices with fewer than min_examples are left out: an AUC of 3 complaints (or of a slice with
     no dispute at all, which TFMA reports as 0) says nothing.
     """
     slices = table.drop(index="overall", errors="ignore")
-    slices = slices[slices["example_count"] >= min_examples].sort_values(metric)
-    figure, axes = plt.subplots(figsize=(7, 0.35 * len(slices) + 1.2))
-    axes.barh([name.split(" = ", 1)[-1] for name in slices.index], slices[metric], color="#4c72b0")
-    for position, (value, count) in enumerate(zip(slices[metric], slices["example_count"], strict=True)):
-        if pd.notna(value):
-            axes.text(value, position, f" {value:.2f} (n={int(count)})", va="center", fontsize=8)
-    if "overall" in table.index and pd.notna(table.loc["overall", metric]):
-        axes.axvline(table.loc["overall", metric], color="black", linestyle="--", label="overall")
-        axes.legend(loc="lower right")
-    axes.set_xlabel(metric.upper() if metric == "auc" else metric)
+    slices = slices[(slices["example_count"] >= min_examples) & (slices["disputed"] > 0)].sort_values("auc")
+    figure, axes = plt.subplots(figsize=(7, 0.4 * len(slices) + 1.4))
+    names = [name.split(" = ", 1)[-1] for name in slices.index]
+    spread = [slices["auc"] - slices["auc_low"], slices["auc_high"] - slices["auc"]]
+    axes.errorbar(slices["auc"], names, xerr=spread, fmt="o", color="#4c72b0", capsize=3)
+    for position, (_, row) in enumerate(slices.iterrows()):
+        axes.text(
+            row["auc_high"] + 0.01,
+            position,
+            f"{row['auc']:.2f} (n={int(row['example_count'])})",
+            va="center",
+            fontsize=8,
+        )
+    axes.axvline(0.5, color="#b22222", linestyle=":", label="chance (0.5)")
+    if "overall" in table.index and pd.notna(table.loc["overall", "auc"]):
+        overall = table.loc["overall"]
+        axes.axvspan(overall["auc_low"], overall["auc_high"], color="black", alpha=0.08)
+        axes.axvline(overall["auc"], color="black", linestyle="--", label="overall, with its interval")
+    axes.legend(loc="lower right", fontsize=8)
+    axes.set_xlabel("AUC, with its 95% interval")
     axes.set_xlim(0, 1.15)
     shown = f", slices with at least {min_examples} examples" if min_examples > 1 else ""
-    axes.set_title(f"{metric} by slice (eval split{shown})")
+    axes.set_title(f"AUC by product (eval split{shown})")
     figure.tight_layout()
     return figure
+
+
+def raw_and_transformed(transform_output, serialized: bytes, transformed_name) -> pd.DataFrame:
+    """One raw tf.Example beside what the Transform graph makes of it (the graph serving applies too):
+    a row per raw column, with the transformed feature `transformed_name(column)` (or the column itself)."""
+    raw = tf.io.parse_example(tf.constant([serialized]), transform_output.raw_feature_spec())
+    transformed = transform_output.transform_features_layer()(raw)
+
+    def values(tensor) -> list:
+        tensor = tensor.values if isinstance(tensor, tf.SparseTensor) else tensor
+        return [v.decode() if isinstance(v, bytes) else v.item() for v in tensor.numpy().ravel()]
+
+    rows = []
+    for column in sorted(raw):
+        name = transformed_name(column) if transformed_name(column) in transformed else column
+        found, made = values(raw[column]), values(transformed[name]) if name in transformed else []
+        shown = str(found[0]) if found else "(missing)"
+        ids = [value for value in made if value != 0] if len(made) > 1 else made  # A narrative: 0 pads it.
+        made_text = f"{len(ids)} token ids: {ids[:10]}..." if len(made) > 1 else str(made[0] if made else "")
+        rows.append({"raw column": column, "raw value": shown[:70], "transformed feature": name, "value": made_text})
+    return pd.DataFrame(rows).set_index("raw column")
 
 
 def training_record(model_run_dir: str) -> dict | None:

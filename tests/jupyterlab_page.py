@@ -125,6 +125,8 @@ READ_CELLS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')
     return {
       mime: output.getAttribute('data-mime-type') || '',
       width: box.width, height: box.height,
+      // How far anything drawn in the output reaches past its right edge (off the page, or scrolled).
+      overflow: Math.max(0, ...[...output.querySelectorAll('*')].map(e => e.getBoundingClientRect().right - box.right)),
       text: output.innerText.slice(0, 2000),
       tables: [...output.querySelectorAll('table')].map(
         t => [t.getBoundingClientRect().width, t.getBoundingClientRect().height]),

@@ -31,6 +31,7 @@ def _check(cells, expected_counts, notebook_name):
         assert len(cell["outputs"]) == expected, f"{where}: {len(cell['outputs'])} outputs drawn, {expected} saved"
         for output in cell["outputs"]:
             assert output["height"] > 0 and output["width"] > 0, f"{where}: an empty output area"
+            assert output["overflow"] <= 2, f"{where}: runs {output['overflow']:.0f} px past the page's right edge"
             assert not ERROR.search(output["text"]), f"{where}: an error: {output['text'][:300]}"
             for width, height in output["tables"]:
                 assert width > 0 and height > 0, f"{where}: a table without size"
@@ -68,15 +69,22 @@ def test_local_notebook_reads_well_in_jupyterlab(local_run, screenshots):
         cells = lab.open_notebook(page, url.format(executed.name))
         tables, images = _check(cells, lab.expected_outputs(executed), executed.name)
         shots = [_save(page, screenshots, "jupyterlab-local-top")]
-        # The training curves, as a reader scrolls to them.
-        page.locator(".jp-CodeCell", has_text="plot_training_curves").first.scroll_into_view_if_needed()
-        page.locator(".jp-CodeCell", has_text="plot_training_curves").first.locator("img").scroll_into_view_if_needed()
-        shots.append(_save(page, screenshots, "jupyterlab-local-training-curves"))
-        page.locator(".jp-CodeCell", has_text="lineage.table").first.locator("table").scroll_into_view_if_needed()
-        shots.append(_save(page, screenshots, "jupyterlab-local-lineage"))
-    # The statistics, anomalies, schema comparison, transformed features, curves, slices, answers and lineage tables;
-    # the training curves and the AUC by product.
-    assert tables >= 8 and images == 2, (tables, images)
+        # As a reader scrolls: the pipeline's picture, a component's code, the curves, the AUC with its
+        # interval, the baselines, the cached rerun and the lineage.
+        for name, text, part in (
+            ("diagram", "diagram.show", "img"),
+            ("trainer-code", "show_code(base_pipeline.trainer", ".jp-RenderedMarkdown"),
+            ("training-curves", "plot_training_curves", "img"),
+            ("auc-by-product", "plot_auc_by_slice", "img"),
+            ("baselines", "comparison.round", "table"),
+            ("cache", "the same pipeline again", "table"),
+            ("lineage", "lineage.table", "table"),
+        ):
+            page.locator(".jp-CodeCell", has_text=text).first.locator(part).first.scroll_into_view_if_needed()
+            shots.append(_save(page, screenshots, f"jupyterlab-local-{name}"))
+    # The statistics, anomalies, schema comparison, transformed features, curves, slices, baselines, answers,
+    # cache and lineage tables; the pipeline's picture, the training curves and the AUC by product.
+    assert tables >= 10 and images == 3, (tables, images)
     _publish(shots)
 
 

@@ -1,8 +1,11 @@
-"""The pipeline on much more data than data_local: the benchmark's 16-fold resample (about 50,000 rows).
+"""The pipeline on much more data than data_local (the benchmark's 16-fold resample, about 50,000 rows), and
+on another period's few complaints.
 
 A reader who re-runs the tutorial on a bigger export gets a finished run and a clear outcome; the
 Trainer trains as long as train_steps allows and says that it would have trained longer (on
-data_local it stops after ten passes). The small end, 200 rows, is the notebook's test.
+data_local it stops after ten passes). On too few complaints the run ends, without a traceback, in a
+model that is not blessed because the evidence cannot tell it from chance. The 200-row end is the
+notebook's test.
 """
 
 import json
@@ -12,7 +15,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT
-from pipeline_tools import local_runner
+from pipeline_tools import local_runner, prepare_data
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 import run as benchmark  # noqa: E402
@@ -33,3 +36,18 @@ def test_sixteen_times_the_data_ends_with_a_clear_outcome(tmp_path, capsys):
     assert (record["limited_by"], record["trained_steps"], record["measurement_interval"]) == ("train_steps", 500, 50)
     assert "raise it for more" in record["reason"]
     assert os.path.isdir(output_root / "pipeline_root" / "Evaluator")
+
+
+@pytest.mark.slow
+def test_another_periods_186_complaints_end_not_blessed_too_few_to_tell_from_chance(tmp_path, capsys):
+    """The second CFPB sample's usable rows (2015-2017, ../shared/data/cfpb/SOURCE.md), converted and run."""
+    source = REPO_ROOT.parent / "shared" / "data" / "cfpb" / "small_complaints.csv"
+    if not source.exists():
+        pytest.skip("the shared CFPB samples are not beside this checkout")
+    summary = prepare_data.prepare(str(source), str(tmp_path / "data" / "complaints.csv"))
+    assert (summary.written, summary.disputed) == (186, 49)
+    assert local_runner.main(["--data-root", str(tmp_path / "data"), "--output-root", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    assert "pipeline finished." in printed and "NOT blessed: AUC " in printed
+    assert "  - too few examples to tell this model from chance: " in printed
+    assert "not pushed: " in printed and not (tmp_path / "run" / "serving_model").exists()

@@ -129,8 +129,8 @@ def test_wiring(tmp_path):
     assert _producer(c["Evaluator"], "model") == "AttachTrainingStatistics"
     assert _producer(c["Evaluator"], "baseline_model") == "latest_blessed_model_resolver"
     assert _producer(c["Evaluator"], "examples") == "CsvExampleGen"
-    # The Pusher obeys the model gate, which reads the Evaluator's blessing and knows the served model.
-    assert _producer(c["ModelGate"], "evaluator_blessing") == "Evaluator"
+    # The Pusher obeys the model gate, which reads the Evaluator's evidence and knows the served model.
+    assert _producer(c["ModelGate"], "evaluation") == "Evaluator"
     assert _producer(c["ModelGate"], "model") == "AttachTrainingStatistics"
     assert _producer(c["ModelGate"], "baseline_model") == "latest_blessed_model_resolver"
     assert _producer(c["Pusher"], "model") == "AttachTrainingStatistics"
@@ -147,7 +147,7 @@ def test_spans_are_read_with_a_span_pattern(tmp_path):
     splits = _proto(example_gen, "input_config", example_gen_pb2.Input()).splits
     assert [(split.name, split.pattern) for split in splits] == [("single_split", "span-{SPAN}/*")]
     hashed = _proto(example_gen, "output_config", example_gen_pb2.Output()).split_config.splits
-    assert [(split.name, split.hash_buckets) for split in hashed] == [("train", 9), ("eval", 1)]
+    assert [(split.name, split.hash_buckets) for split in hashed] == [("train", 2), ("eval", 1)]
     # Span folders are not read as they are: the runners stage a range first.
     with pytest.raises(ValueError, match="holds span folders: pass a range in settings.spans"):
         _pipeline(tmp_path, PipelineSettings(), data_root=str(REPO_ROOT / "data_local"))
@@ -156,9 +156,8 @@ def test_spans_are_read_with_a_span_pattern(tmp_path):
 
 
 def test_parameters_reach_the_components(tmp_path):
-    settings = PipelineSettings(
-        train_steps=123, eval_steps=7, min_eval_auc=0.61, max_auc_decrease=0.02, enable_cache=False
-    )
+    gate = dict(min_eval_auc=0.61, min_eval_examples=400, min_eval_positives=9)
+    settings = PipelineSettings(train_steps=123, eval_steps=7, enable_cache=False, **gate)
     pipeline = _pipeline(tmp_path, settings, beam_pipeline_args=["--direct_num_workers=2"])
     c = {component.id: component for component in pipeline.components}
     assert _proto(c["Trainer"], "train_args", trainer_pb2.TrainArgs()).num_steps == 123
@@ -167,24 +166,21 @@ def test_parameters_reach_the_components(tmp_path):
     assert pipeline.beam_pipeline_args == ["--direct_num_workers=2"]
     assert not pipeline.enable_cache
     splits = _proto(c["CsvExampleGen"], "output_config", example_gen_pb2.Output()).split_config.splits
-    assert [(s.name, s.hash_buckets) for s in splits] == [("train", 9), ("eval", 1)]
+    assert [(s.name, s.hash_buckets) for s in splits] == [("train", 2), ("eval", 1)]
+    gate = c["ModelGate"].exec_properties
+    assert (gate["min_auc"], gate["min_examples"], gate["min_positives"]) == (0.61, 400, 9)
     push = _proto(c["Pusher"], "push_destination", pusher_pb2.PushDestination())
     assert push.filesystem.base_directory == str(tmp_path / "serving")
 
 
-def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
-    c = {
-        component.id: component
-        for component in _pipeline(tmp_path, PipelineSettings(min_eval_auc=0.61, max_auc_decrease=0.02)).components
-    }
+def test_the_evaluator_measures_overall_and_by_product_and_leaves_the_verdict_to_the_model_gate(tmp_path):
+    c = {component.id: component for component in _pipeline(tmp_path, PipelineSettings(min_eval_auc=0.61)).components}
     eval_config = _proto(c["Evaluator"], "eval_config", tfma_config.EvalConfig())
     assert [list(spec.feature_keys) for spec in eval_config.slicing_specs] == [[], ["product"]]
     metrics = {metric.class_name: metric for metric in eval_config.metrics_specs[0].metrics}
-    assert set(metrics) == {"ExampleCount", "AUC", "BinaryAccuracy", "Precision", "Recall"}
-    [gate] = metrics["AUC"].per_slice_thresholds
-    assert [list(spec.feature_keys) for spec in gate.slicing_specs] == [[]]
-    assert gate.threshold.value_threshold.lower_bound.value == pytest.approx(0.61)
-    assert gate.threshold.change_threshold.absolute.value == pytest.approx(-0.02)
+    # MeanLabel: the share of disputes, from which the gate counts the disputed examples of each slice.
+    assert set(metrics) == {"ExampleCount", "MeanLabel", "AUC", "BinaryAccuracy", "Precision", "Recall"}
+    assert not any(metric.per_slice_thresholds or metric.HasField("threshold") for metric in metrics.values())
     assert eval_config.model_specs[0].label_key == "consumer_disputed"
     assert eval_config.options.HasField("include_default_metrics")
     assert not eval_config.options.include_default_metrics.value
@@ -198,7 +194,8 @@ def test_eval_config_gates_on_overall_auc_and_slices_by_product(tmp_path):
         ("train_steps", 2.5, "train_steps must be a positive integer"),
         ("train_steps", True, "train_steps must be a positive integer"),
         ("min_eval_auc", 1.5, r"min_eval_auc must lie in \[0, 1\], got 1.5"),
-        ("max_auc_decrease", -0.1, "max_auc_decrease"),
+        ("min_eval_examples", -1, "min_eval_examples must be a whole number >= 0, got -1"),
+        ("min_eval_positives", 2.5, "min_eval_positives must be a whole number"),
         ("presplit", "yes", "presplit must be True or False"),
         ("pipeline_name", "CFPB pipeline", "lowercase letters, digits and hyphens"),
         ("schema_file", "/no/such/schema.pbtxt", "schema_file '/no/such/schema.pbtxt' does not exist"),

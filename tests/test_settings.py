@@ -41,11 +41,13 @@ def test_each_parameters_cell_repeats_the_settings_defaults_exactly(notebook):
 def test_the_vertex_notebook_offers_every_vertex_setting():
     values = parameters_cell(NOTEBOOKS["vertex_ai"])
     assert set(settings.defaults(VertexSettings)) <= set(values)
-    assert {"train_steps", "eval_steps", "min_eval_auc", "max_auc_decrease", "enable_cache"} <= set(values)
+    assert {"train_steps", "eval_steps", "min_eval_auc", "min_eval_examples", "enable_cache"} <= set(values)
 
 
 def test_the_local_notebook_offers_the_training_and_blessing_settings():
-    assert {"train_steps", "eval_steps", "min_eval_auc", "max_auc_decrease"} <= set(parameters_cell(NOTEBOOKS["local"]))
+    assert {"train_steps", "eval_steps", "min_eval_auc", "min_eval_examples", "min_eval_positives"} <= set(
+        parameters_cell(NOTEBOOKS["local"])
+    )
 
 
 def test_settings_are_frozen_and_made_from_a_namespace():

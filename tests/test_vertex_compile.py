@@ -129,7 +129,8 @@ def test_the_gates_run_the_components_entrypoint_with_the_executor_input(compile
     steps = {
         "DataValidationGate": ["data-gate", "--reference", inputs.reference_statistics],
         "AttachTrainingStatistics": ["training-statistics"],
-        "ModelGate": ["model-gate"],
+        # The gate's rules are the task's arguments (PipelineSettings' defaults here).
+        "ModelGate": ["model-gate", "--min-auc", "0.5", "--min-examples", "300", "--min-positives", "50"],
     }
     for name, arguments in steps.items():
         container = blueprints.executor(blueprint, name)["container"]
@@ -140,7 +141,7 @@ def test_the_gates_run_the_components_entrypoint_with_the_executor_input(compile
     assert row["runs"] == "python -m pipeline_tools.components.entrypoint data-gate" and row["image"] == PIPELINE_IMAGE
     # The Pusher obeys the model gate, which reads the Evaluator's blessing and the served model.
     assert tasks["Pusher"]["inputs"]["artifacts"]["model_blessing"]["taskOutputArtifact"]["producerTask"] == "ModelGate"
-    assert sorted(tasks["ModelGate"]["inputs"]["artifacts"]) == ["baseline_model", "evaluator_blessing", "model"]
+    assert sorted(tasks["ModelGate"]["inputs"]["artifacts"]) == ["baseline_model", "evaluation", "model"]
 
 
 def test_inputs_point_at_the_uploaded_copies(compiled):

@@ -2,7 +2,8 @@
 
     python -m pipeline_tools.components.entrypoint data-gate --reference gs://... --executor-input JSON
     python -m pipeline_tools.components.entrypoint training-statistics --executor-input JSON
-    python -m pipeline_tools.components.entrypoint model-gate --executor-input JSON
+    python -m pipeline_tools.components.entrypoint model-gate --min-auc 0.5 --min-examples 300 \\
+        --min-positives 50 --executor-input JSON
     python -m pipeline_tools.components.entrypoint endpoint-cleanup --project P --region R \\
         --endpoint-name E [--keep-previous] --executor-input JSON
 
@@ -78,14 +79,12 @@ def _model_gate(arguments, executor_input: dict) -> int:
     model = _artifact(executor_input, "inputs", "model")
     candidate = _model_ref(model)
     served = _model_ref(_artifact(executor_input, "inputs", "baseline_model"))
-    evaluated = _artifact(executor_input, "inputs", "evaluator_blessing")["uri"]
-    decision = model_gate.decide(model_gate.evaluator_blessed(evaluated), candidate, served)
+    evaluation = _artifact(executor_input, "inputs", "evaluation")["uri"]
+    rules = model_gate.Rules(arguments.min_auc, arguments.min_examples, arguments.min_positives)
     blessing = _artifact(executor_input, "outputs", "blessing")["uri"]
-    model_gate.write_blessing(blessing, decision)
+    properties = model_gate.judge(evaluation, rules, candidate, served, blessing)
     # On Vertex AI the Resolver finds the blessed model by its artifact's resource name.
-    properties = {**model_gate.blessing_properties(decision, candidate, served), "current_model_id": model["name"]}
-    _report_outputs(executor_input, {"blessing": properties})
-    print(f"model gate: {'blessed' if decision.blessed else 'NOT blessed'}: {decision.reason}")
+    _report_outputs(executor_input, {"blessing": {**properties, "current_model_id": model["name"]}})
     return 0
 
 
@@ -102,7 +101,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     gate = steps.add_parser("data-gate", help="anomalies and drift: exit status 1 on any problem")
     gate.add_argument("--reference", required=True, help="the reference statistics (before any model was served)")
     steps.add_parser("training-statistics", help="copy the trained model with its training statistics")
-    steps.add_parser("model-gate", help="bless the candidate model, or say why not")
+    gate_of_models = steps.add_parser("model-gate", help="bless the candidate model on evidence, or say why not")
+    gate_of_models.add_argument("--min-auc", type=float, required=True, help="the AUC interval's floor (0.5: chance)")
+    gate_of_models.add_argument("--min-examples", type=int, required=True, help="eval examples needed")
+    gate_of_models.add_argument("--min-positives", type=int, required=True, help="disputed eval examples needed")
     cleanup = steps.add_parser("endpoint-cleanup", help="undeploy the endpoint's models at 0%% traffic")
     cleanup.add_argument("--project", required=True)
     cleanup.add_argument("--region", required=True)

@@ -1,18 +1,25 @@
-"""The model gate: the blessing the Pusher obeys and the next run's Resolver reads.
+"""The model gate: the blessing the Pusher obeys and the next run's Resolver reads, given on evidence only.
 
-The Evaluator scores the candidate (and the served model, the Resolver's baseline, on the same
-examples) and blesses it when its thresholds are met. The model gate adds what the Evaluator
-cannot see: a candidate that *is* the served model is not blessed again. That happens on every
-rerun over unchanged data: the cached Trainer hands back the model that was pushed before, the
-Resolver finds it as the served model, and without this gate the Pusher would push (and on
-Vertex AI, upload and deploy) the same model a second time.
+The Evaluator measures (TFMA: AUC, accuracy, precision, recall, the share of disputes, overall and
+by product, for the candidate and, on the same examples, for the served model); it blesses nothing
+itself (its config has no thresholds). A threshold on one number cannot weigh evidence: on 263
+eval complaints an AUC of 0.56 is as likely chance as skill (intervals.py). So the gate decides,
+rule by rule, and every rule that fails is a reason in words:
 
-A blessing here is what TFX's Evaluator writes: a BLESSED or NOT_BLESSED file, and the custom
-properties `blessed`, `current_model` and `current_model_id` that LatestBlessedModelStrategy
-reads; `reason` says why, in words.
+  1. enough evidence: at least `min_examples` eval examples and `min_positives` disputed ones;
+  2. better than chance: the AUC's 95% interval lies above `min_auc` (0.5 is chance);
+  3. not worse than the served model beyond the noise: the 95% interval of the change of AUC on
+     the same examples does not lie wholly below 0;
+  4. not the served model itself: a rerun whose Trainer came from the cache is not pushed again.
+
+Its blessing is what TFX's Evaluator would write: a BLESSED or NOT_BLESSED file and the custom
+properties `blessed`, `current_model` and `current_model_id` that LatestBlessedModelStrategy reads.
+`verdict.json` beside the file keeps the evidence, the rules and the reasons (`Verdict.read`).
 """
 
 import dataclasses
+import json
+import math
 import os
 
 import tensorflow as tf
@@ -20,9 +27,21 @@ from tfx.dsl.components.base.base_component import BaseComponent
 from tfx.dsl.components.base.base_executor import BaseExecutor
 from tfx.dsl.components.base.executor_spec import ExecutorClassSpec
 from tfx.types import Channel, standard_artifacts
-from tfx.types.component_spec import ChannelParameter, ComponentSpec
+from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from pipeline_tools.components import intervals
 from pipeline_tools.components.training_statistics import TRAINED_MODEL
+
+VERDICT_FILE = "verdict.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    """What the gate asks of the evidence (PipelineSettings: min_eval_auc, min_eval_examples, min_eval_positives)."""
+
+    min_auc: float
+    min_examples: int
+    min_positives: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,46 +59,153 @@ class ModelRef:
 
 
 @dataclasses.dataclass(frozen=True)
-class Decision:
-    blessed: bool
-    reason: str
+class Evidence:
+    """What the Evaluator measured on the overall slice, with 95% intervals (intervals.py)."""
+
+    examples: int
+    positives: int
+    auc: float
+    auc_interval: tuple[float, float]
+    baseline_auc: float | None = None  # The served model's AUC on the same examples.
+    change_interval: tuple[float, float] | None = None
+
+    @classmethod
+    def read(cls, evaluation_uri: str) -> "Evidence":
+        """From the Evaluator's evaluation artifact: TFMA's overall metrics (and auc_diff, with a served model)."""
+        import tensorflow_model_analysis as tfma
+
+        result = tfma.load_eval_result(evaluation_uri)
+        overall = next(metrics[""][""] for key, metrics in result.slicing_metrics if not key)
+        value = {name: found.get("doubleValue") for name, found in overall.items()}
+        examples = int(value.get("example_count") or 0)
+        positives = round((value.get("mean_label") or 0.0) * examples)
+        auc = value.get("auc")
+        auc = float("nan") if auc is None else auc
+        found = cls(examples, positives, auc, intervals.auc_interval(auc, positives, examples - positives))
+        if value.get("auc_diff") is None:
+            return found
+        baseline = auc - value["auc_diff"]
+        change = intervals.change_interval(auc, baseline, positives, examples - positives)
+        return dataclasses.replace(found, baseline_auc=baseline, change_interval=change)
+
+    def measured(self) -> str:
+        low, high = self.auc_interval
+        return (
+            f"AUC {self.auc:.3f} (95% interval {low:.3f} to {high:.3f}) on {self.examples} eval examples, "
+            f"{self.positives} disputed"
+        )
+
+    def compared(self) -> str:
+        """The candidate against the served model, when there was one."""
+        if self.baseline_auc is None or self.change_interval is None:
+            return "no model was served before: no comparison"
+        down, up = self.change_interval
+        return (
+            f"the served model scores AUC {self.baseline_auc:.3f} on the same examples: change "
+            f"{self.auc - self.baseline_auc:+.3f} (95% interval {down:+.3f} to {up:+.3f})"
+        )
 
 
-def evaluator_blessed(blessing_uri: str) -> bool:
-    """Whether the Evaluator wrote BLESSED into its blessing artifact's folder."""
-    return tf.io.gfile.exists(os.path.join(blessing_uri, "BLESSED"))
-
-
-def decide(blessed_by_evaluator: bool, candidate: ModelRef, served: ModelRef | None) -> Decision:
-    """Bless the candidate when the Evaluator did, unless it is the model being served already."""
+def decide(evidence: Evidence, rules: Rules, candidate: ModelRef, served: ModelRef | None) -> tuple[bool, list[str]]:
+    """(blessed, reasons): the four rules of the module's docstring; every one that fails is a reason."""
     if candidate.same_model_as(served):
-        return Decision(False, "not pushed again: the candidate is the model being served (same trained model)")
-    if not blessed_by_evaluator:
-        return Decision(False, "the Evaluator did not bless it")
-    return Decision(True, "the Evaluator blessed it" + ("" if served else "; no model was served before"))
+        return False, ["not pushed again: the candidate is the model being served (the same trained model)"]
+    failed = []
+    if evidence.examples < rules.min_examples or evidence.positives < rules.min_positives:
+        failed.append(
+            f"too few examples to tell this model from chance: {evidence.examples} eval examples, "
+            f"{evidence.positives} disputed (min_eval_examples {rules.min_examples}, "
+            f"min_eval_positives {rules.min_positives})"
+        )
+    low = evidence.auc_interval[0]
+    if math.isnan(evidence.auc) or min(evidence.positives, evidence.examples - evidence.positives) < 1:
+        failed.append("no AUC: the eval split needs disputed and undisputed examples")
+    elif low < rules.min_auc:
+        floor = "0.5: chance" if rules.min_auc == 0.5 else f"min_eval_auc {rules.min_auc:.3f}"
+        failed.append(f"the AUC's 95% interval reaches down to {low:.3f}, below {floor}")
+    if evidence.change_interval is not None and evidence.change_interval[1] < 0:
+        failed.append("worse than the served model beyond the noise: the change's whole interval is below 0")
+    if failed:
+        return False, failed
+    floor = "0.5 (chance)" if rules.min_auc == 0.5 else f"min_eval_auc {rules.min_auc:.3f}"
+    passed = f"the AUC's 95% interval lies above {floor}"
+    if evidence.change_interval is not None:
+        passed += "; against the served model, no drop beyond the noise"
+    return True, [passed]
 
 
-def write_blessing(blessing_uri: str, decision: Decision) -> None:
-    """The file the Pusher and readers of the blessing look for."""
-    tf.io.gfile.makedirs(blessing_uri)
-    name = "BLESSED" if decision.blessed else "NOT_BLESSED"
-    with tf.io.gfile.GFile(os.path.join(blessing_uri, name), "w") as handle:
-        handle.write("")
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The gate's decision on one candidate, with its evidence and rules (verdict.json)."""
+
+    blessed: bool
+    reasons: tuple[str, ...]
+    evidence: Evidence
+    rules: Rules
+
+    @property
+    def auc(self) -> float:
+        return self.evidence.auc
+
+    @property
+    def baseline_auc(self) -> float | None:
+        return self.evidence.baseline_auc
+
+    def describe(self) -> str:
+        """The decision in words; for a model that was not blessed, why and what to try."""
+        head = f"{'blessed' if self.blessed else 'NOT blessed'}: {self.evidence.measured()}"
+        lines = [head, self.evidence.compared(), *(f"  - {reason}" for reason in self.reasons)]
+        if not self.blessed and not self.reasons[0].startswith("not pushed again"):
+            lines.append(
+                "What to try: more data (more eval examples narrow the interval; the eval split is a third of "
+                "the rows), a different train_steps (the training curves show whether it stopped early or "
+                "overfit). Lowering the bar (min_eval_auc, min_eval_examples) only hides the question."
+            )
+        return "\n".join(lines)
+
+    def write(self, blessing_uri: str) -> None:
+        """The BLESSED or NOT_BLESSED file the Pusher's readers look for, and verdict.json beside it."""
+        tf.io.gfile.makedirs(blessing_uri)
+        with tf.io.gfile.GFile(os.path.join(blessing_uri, "BLESSED" if self.blessed else "NOT_BLESSED"), "w") as f:
+            f.write("")
+        with tf.io.gfile.GFile(os.path.join(blessing_uri, VERDICT_FILE), "w") as handle:
+            handle.write(json.dumps(dataclasses.asdict(self), indent=1))
+
+    @classmethod
+    def read(cls, blessing_uri: str) -> "Verdict":
+        """From a blessing the model gate wrote."""
+        with tf.io.gfile.GFile(os.path.join(blessing_uri, VERDICT_FILE)) as handle:
+            record = json.load(handle)
+        evidence = record["evidence"]
+        for key in ("auc_interval", "change_interval"):
+            evidence[key] = tuple(evidence[key]) if evidence[key] is not None else None
+        return cls(record["blessed"], tuple(record["reasons"]), Evidence(**evidence), Rules(**record["rules"]))
 
 
-def blessing_properties(decision: Decision, candidate: ModelRef, served: ModelRef | None) -> dict:
-    """The blessing's custom properties, but for current_model_id (an id locally, a name on Vertex AI)."""
-    properties = {"blessed": int(decision.blessed), "current_model": candidate.uri, "reason": decision.reason}
+def judge(evaluation_uri: str, rules: Rules, candidate: ModelRef, served: ModelRef | None, blessing_uri: str) -> dict:
+    """Reads the evidence, decides, writes the verdict and prints it: what the component and its Vertex AI
+    step do. Returns the blessing's custom properties, but for current_model_id (an id locally, a name on
+    Vertex AI)."""
+    evidence = Evidence.read(evaluation_uri)
+    blessed, reasons = decide(evidence, rules, candidate, served)
+    verdict = Verdict(blessed, tuple(reasons), evidence, rules)
+    verdict.write(blessing_uri)
+    print(f"model gate: {verdict.describe()}", flush=True)
+    properties = {"blessed": int(blessed), "current_model": candidate.uri, "reason": "; ".join(reasons)}
     if served is not None:
         properties["baseline_model"] = served.uri
     return properties
 
 
 class _Spec(ComponentSpec):
-    PARAMETERS: dict = {}
+    PARAMETERS = {
+        "min_auc": ExecutionParameter(type=float),
+        "min_examples": ExecutionParameter(type=int),
+        "min_positives": ExecutionParameter(type=int),
+    }
     INPUTS = {
         "model": ChannelParameter(type=standard_artifacts.Model),
-        "evaluator_blessing": ChannelParameter(type=standard_artifacts.ModelBlessing),
+        "evaluation": ChannelParameter(type=standard_artifacts.ModelEvaluation),
         "baseline_model": ChannelParameter(type=standard_artifacts.Model, optional=True),
     }
     OUTPUTS = {"blessing": ChannelParameter(type=standard_artifacts.ModelBlessing)}
@@ -92,35 +218,32 @@ def _reference(model) -> ModelRef:
 
 class _Executor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802 (TFX's name)
-        [model], [evaluated], [blessing] = (
-            input_dict["model"],
-            input_dict["evaluator_blessing"],
-            output_dict["blessing"],
-        )
+        [model], [evaluation], [blessing] = input_dict["model"], input_dict["evaluation"], output_dict["blessing"]
         baseline = input_dict.get("baseline_model") or []
         candidate, served = _reference(model), (_reference(baseline[0]) if baseline else None)
-        decision = decide(evaluator_blessed(evaluated.uri), candidate, served)
-        write_blessing(blessing.uri, decision)
-        for key, value in blessing_properties(decision, candidate, served).items():
+        rules = Rules(exec_properties["min_auc"], exec_properties["min_examples"], exec_properties["min_positives"])
+        for key, value in judge(evaluation.uri, rules, candidate, served, blessing.uri).items():
             setter = blessing.set_int_custom_property if isinstance(value, int) else blessing.set_string_custom_property
             setter(key, value)
         blessing.set_int_custom_property("current_model_id", model.id)
-        print(f"model gate: {'blessed' if decision.blessed else 'NOT blessed'}: {decision.reason}", flush=True)
 
 
 class ModelGate(BaseComponent):
-    """Blesses the candidate model for the Pusher, or says why not (a class-based component, as
+    """Blesses the candidate model for the Pusher on evidence, or says why not (class-based, as
     AttachTrainingStatistics, so that its blessing keeps its LIVE state for the next run's Resolver)."""
 
     SPEC_CLASS = _Spec
     EXECUTOR_SPEC = ExecutorClassSpec(_Executor)
 
-    def __init__(self, model: Channel, evaluator_blessing: Channel, baseline_model: Channel | None = None):
+    def __init__(self, model: Channel, evaluation: Channel, rules: Rules, baseline_model: Channel | None = None):
         super().__init__(
             _Spec(
                 model=model,
-                evaluator_blessing=evaluator_blessing,
+                evaluation=evaluation,
                 baseline_model=baseline_model,
+                min_auc=rules.min_auc,
+                min_examples=rules.min_examples,
+                min_positives=rules.min_positives,
                 blessing=Channel(type=standard_artifacts.ModelBlessing),
             )
         )

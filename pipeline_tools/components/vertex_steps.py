@@ -43,14 +43,16 @@ def training_statistics(image: str):
     )
 
 
-def model_gate(image: str):
-    """ModelGate: the blessing the Pusher obeys."""
+def model_gate(image: str, rules):
+    """ModelGate: the blessing the Pusher obeys, on the Evaluator's evidence (model_gate.Rules)."""
     inputs = {
         "model": standard_artifacts.Model,
-        "evaluator_blessing": standard_artifacts.ModelBlessing,
+        "evaluation": standard_artifacts.ModelEvaluation,
         "baseline_model": standard_artifacts.Model,
     }
-    return _step("ModelGate", image, ["model-gate"], inputs, {"blessing": standard_artifacts.ModelBlessing})
+    arguments = ["model-gate", "--min-auc", str(rules.min_auc), "--min-examples", str(rules.min_examples)]
+    arguments += ["--min-positives", str(rules.min_positives)]
+    return _step("ModelGate", image, arguments, inputs, {"blessing": standard_artifacts.ModelBlessing})
 
 
 def endpoint_cleanup(image: str, project: str, region: str, endpoint_name: str, keep_previous: bool):

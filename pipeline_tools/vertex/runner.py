@@ -81,7 +81,8 @@ class Destinations:
 def create_vertex_pipeline(
     settings: VertexSettings, inputs: staging.GcsInputs, where: Destinations, module_file: str = MODULE_FILE
 ):
-    """The shared pipeline with its Vertex AI settings and the staged inputs."""
+    """The shared pipeline with its Vertex AI settings and the staged inputs (built without TFX's own
+    packaging of module.py: see _user_module_packaging_disabled)."""
     import base_pipeline
 
     pipeline = dataclasses.replace(
@@ -91,15 +92,16 @@ def create_vertex_pipeline(
     )
     if inputs.schema_file is not None:
         pipeline = dataclasses.replace(pipeline, schema_file=inputs.schema_file)
-    return base_pipeline.create_pipeline(
-        pipeline,
-        pipeline_root=where.pipeline_root,
-        data_root=inputs.data_root,
-        module_file=module_file,
-        serving_model_dir=where.serving_model_dir,
-        beam_pipeline_args=beam_pipeline_args(settings),
-        metadata_connection_config=None,  # Vertex AI keeps its own ML Metadata.
-    )
+    with _user_module_packaging_disabled():
+        return base_pipeline.create_pipeline(
+            pipeline,
+            pipeline_root=where.pipeline_root,
+            data_root=inputs.data_root,
+            module_file=module_file,
+            serving_model_dir=where.serving_model_dir,
+            beam_pipeline_args=beam_pipeline_args(settings),
+            metadata_connection_config=None,  # Vertex AI keeps its own ML Metadata.
+        )
 
 
 def compile_pipeline(
@@ -126,9 +128,7 @@ def compile_pipeline(
     where = where or Destinations.of(settings)
     config = KubeflowV2DagRunnerConfig(default_image=settings.image, use_pipeline_spec_2_1=True)
     runner = KubeflowV2DagRunner(config=config, output_dir=output_dir, output_filename=filename)
-    # Transform and Trainer decide whether to package when they are built, so build them here.
-    with _user_module_packaging_disabled():
-        runner.run(create_vertex_pipeline(settings, inputs, where, module_file), write_out=True)
+    runner.run(create_vertex_pipeline(settings, inputs, where, module_file), write_out=True)
     with open(output_file, encoding="utf-8") as handle:
         blueprint = json.load(handle)
     blueprints.validate(blueprint, where.pipeline_root, {settings.image, settings.pipeline_image_uri})
