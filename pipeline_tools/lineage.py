@@ -91,13 +91,13 @@ class _Graph:
         self.producer: dict[int, int] = {}
         self.readers: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for event in events:
-            key = event.path.steps[0].key if event.path.steps else ""
-            if event.type in _INPUT:
-                self.inputs[event.execution_id][key].append(event.artifact_id)
-                self.readers[event.artifact_id].append((event.execution_id, key))
-            else:
-                self.outputs[event.execution_id][key].append(event.artifact_id)
-                self.producer.setdefault(event.artifact_id, event.execution_id)
+            for key in metadata.event_keys(event):
+                if event.type in _INPUT:
+                    self.inputs[event.execution_id][key].append(event.artifact_id)
+                    self.readers[event.artifact_id].append((event.execution_id, key))
+                else:
+                    self.outputs[event.execution_id][key].append(event.artifact_id)
+                    self.producer.setdefault(event.artifact_id, event.execution_id)
 
     def named(self, component: str) -> list[int]:
         """The executions of a component, oldest first."""

@@ -67,6 +67,13 @@ class Run:
         return execution.output(key) if execution else None
 
 
+def event_keys(event: metadata_store_pb2.Event) -> list[str]:
+    """The keys an execution read or wrote the event's artifact under. One artifact under two keys is one
+    event whose path holds both: when a rerun's candidate is the served model, the Evaluator reads it as
+    `baseline_model` and `model`, and the path is [baseline_model, 0, model, 0]."""
+    return [step.key for step in event.path.steps if step.HasField("key")] or [""]
+
+
 def _artifacts_by_key(store, execution_id: int) -> tuple[dict, dict]:
     """{key: [artifact]} of what an execution read and wrote."""
     events = store.get_events_by_execution_ids([execution_id])
@@ -76,13 +83,13 @@ def _artifacts_by_key(store, execution_id: int) -> tuple[dict, dict]:
     inputs: dict[str, list] = {}
     outputs: dict[str, list] = {}
     for event in events:
-        key = event.path.steps[0].key if event.path.steps else ""
         side = (
             inputs
             if event.type in (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
             else outputs
         )
-        side.setdefault(key, []).append(artifacts[event.artifact_id])
+        for key in event_keys(event):
+            side.setdefault(key, []).append(artifacts[event.artifact_id])
     return inputs, outputs
 
 

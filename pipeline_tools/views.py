@@ -5,8 +5,10 @@ and never in a notebook saved by papermill. These read the same artifacts and re
 tables and PNG images everywhere: Colab, JupyterLab, papermill's output, GitHub's viewer.
 """
 
+import html
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +28,28 @@ from pipeline_tools.components import (
 )
 
 METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")  # TFMA's names.
+
+
+class Fitted:
+    """A table that fits the page: long values (image addresses, class paths, lists of tasks, artifact
+    folders) may break after `/ . , _ - :` that follow a letter (<wbr>, which JupyterLab, Colab and GitHub keep in an
+    untrusted output, where a <style> is dropped), instead of pushing the table past the notebook's
+    right edge. Its text form is the frame's own (papermill's text output, nbval, a terminal)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    @staticmethod
+    def _breakable(value) -> str:
+        return re.sub(r"(?<=[A-Za-z])([/.,_:-])(?=\w)", r"\1<wbr>", html.escape(str(value)))  # Not in 0.611.
+
+    def _repr_html_(self) -> str:
+        frame = self.frame.apply(lambda column: column.map(self._breakable))
+        frame.index = frame.index.map(self._breakable).rename(self.frame.index.name)
+        return frame.to_html(escape=False)
+
+    def __repr__(self) -> str:
+        return repr(self.frame)
 
 
 def facets_draws() -> bool:
@@ -146,7 +170,7 @@ def plot_auc_by_slice(table: pd.DataFrame, min_examples: int = 1):
     """
     slices = table.drop(index="overall", errors="ignore")
     slices = slices[(slices["example_count"] >= min_examples) & (slices["disputed"] > 0)].sort_values("auc")
-    figure, axes = plt.subplots(figsize=(7, 0.4 * len(slices) + 1.4))
+    figure, axes = plt.subplots(figsize=(7, 0.4 * len(slices) + 1.8))
     names = [name.split(" = ", 1)[-1] for name in slices.index]
     spread = [slices["auc"] - slices["auc_low"], slices["auc_high"] - slices["auc"]]
     axes.errorbar(slices["auc"], names, xerr=spread, fmt="o", color="#4c72b0", capsize=3)
@@ -163,7 +187,8 @@ def plot_auc_by_slice(table: pd.DataFrame, min_examples: int = 1):
         overall = table.loc["overall"]
         axes.axvspan(overall["auc_low"], overall["auc_high"], color="black", alpha=0.08)
         axes.axvline(overall["auc"], color="black", linestyle="--", label="overall, with its interval")
-    axes.legend(loc="lower right", fontsize=8)
+    # Below the axes: inside, it would hide a slice's label (the intervals reach from 0.3 to 1).
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8, frameon=False)
     axes.set_xlabel("AUC, with its 95% interval")
     axes.set_xlim(0, 1.15)
     shown = f", slices with at least {min_examples} examples" if min_examples > 1 else ""

@@ -133,3 +133,17 @@ def test_the_readme_picture_is_of_the_pipeline_that_runs():
     place = diagram.layout(found)
     assert place["CsvExampleGen"][1] > place["StatisticsGen"][1] > place["Transform"][1] > place["Pusher"][1]
     assert diagram.png(found).startswith(b"\x89PNG")
+
+
+def test_an_artifact_read_under_two_keys_is_found_under_both():
+    """A rerun's Evaluator reads the served model as `model` and `baseline_model`: ML Metadata records one
+    event whose path holds both keys, and the lineage must find the candidate under `model` all the same."""
+    from ml_metadata.proto import metadata_store_pb2
+
+    from pipeline_tools import metadata
+
+    event = metadata_store_pb2.Event(artifact_id=24, type=metadata_store_pb2.Event.INPUT)
+    for step in ({"key": "baseline_model"}, {"index": 0}, {"key": "model"}, {"index": 0}):
+        event.path.steps.add(**step)
+    assert metadata.event_keys(event) == ["baseline_model", "model"]
+    assert metadata.event_keys(metadata_store_pb2.Event(artifact_id=1)) == [""]
