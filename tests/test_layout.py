@@ -179,3 +179,37 @@ def test_the_components_import_nothing_of_the_repository_but_themselves():
                 ):
                     found.append(f"{path.name}: {name}")
     assert not found
+
+
+def test_the_notebooks_build_no_component_of_their_own():
+    """Each component is built by base_pipeline.py (which the notebook shows): no notebook cell calls a
+    TFX component class, TFX's or the repository's, so the notebook cannot drift from the pipeline."""
+    import importlib
+    import inspect
+    import json
+
+    from tfx.dsl.components.base.base_node import BaseNode
+    from tfx.v1 import components, dsl
+
+    modules = [components, dsl] + [
+        importlib.import_module(f"pipeline_tools.components.{path.stem}")
+        for path in sorted((REPO_ROOT / "pipeline_tools" / "components").glob("*.py"))
+        if path.stem not in ("__init__", "entrypoint")  # The container's entry point builds nothing.
+    ]
+    classes = {
+        name
+        for found in modules
+        for name, value in vars(found).items()
+        if inspect.isclass(value) and issubclass(value, BaseNode)
+    }
+    assert {"Transform", "Resolver", "DataValidationGate", "ModelGate"} <= classes
+    for path in sorted((REPO_ROOT / "notebooks").glob("*/*.ipynb")):
+        cells = [cell for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
+        source = "\n".join("".join(cell["source"]) for cell in cells)
+        tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+        called = {
+            node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
+        }
+        assert not called & classes, f"{path.name} builds {sorted(called & classes)} itself"
