@@ -37,10 +37,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 from pipeline_tools import columns, quiet  # noqa: E402
 from pipeline_tools.settings import DATA_ROOT, PipelineSettings  # noqa: E402
+from pipeline_tools.vertex.blueprint import BEAM_COMPONENTS  # noqa: E402
 
 quiet.install(import_tensorflow=False)  # The known start-up noise of TensorFlow and Google Cloud, as in the notebooks.
 
-BEAM_HEAVY = ("CsvExampleGen", "StatisticsGen", "Transform", "Evaluator")
 MULTI_PROCESSING_ARGS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 REPEATS = 3
 # What a reader waits for, and the targets of issue 16 (stack A): (key, what, target in seconds or None).
@@ -169,21 +169,16 @@ def component_times(metadata_path: str) -> dict[str, dict[str, Any]]:
 
 def evaluation(output_root: str) -> dict[str, float]:
     """The Evaluator's overall AUC, accuracy and example count of the latest run."""
-    import glob
-
     import tensorflow_model_analysis as tfma
 
-    path = max(
-        glob.glob(os.path.join(output_root, "pipeline_root", "Evaluator", "evaluation", "*")), key=os.path.getmtime
-    )
-    for slice_key, metrics in tfma.load_eval_result(path).slicing_metrics:
-        if not slice_key:
-            values = metrics[""][""]
-            return {
-                name: values[key]["doubleValue"]
-                for name, key in (("auc", "auc"), ("accuracy", "binary_accuracy"), ("examples", "example_count"))
-            }
-    raise RuntimeError(f"no overall slice in {path}")
+    from pipeline_tools.components import artifacts
+
+    evaluated = tfma.load_eval_result(_latest_output(output_root, "Evaluator", "evaluation"))
+    values = artifacts.overall_metrics(evaluated)
+    return {
+        name: values[key]
+        for name, key in (("auc", "auc"), ("accuracy", "binary_accuracy"), ("examples", "example_count"))
+    }
 
 
 # --- Serving, the baseline, and the model without orchestration -------------------------------
@@ -230,16 +225,13 @@ def train_without_orchestration(output_root: str, train_steps: int, eval_steps: 
     It reads the run's transformed examples with tf.data instead of TFX's data accessor, and no
     launcher, ML Metadata or artifact bookkeeping is involved.
     """
-    import glob
-
     import tensorflow as tf
     import tensorflow_transform as tft
 
     import module
 
-    root = os.path.join(output_root, "pipeline_root")
-    transform_graph = max(glob.glob(os.path.join(root, "Transform", "transform_graph", "*")), key=os.path.getmtime)
-    examples = max(glob.glob(os.path.join(root, "Transform", "transformed_examples", "*")), key=os.path.getmtime)
+    transform_graph = _latest_output(output_root, "Transform", "transform_graph")
+    examples = _latest_output(output_root, "Transform", "transformed_examples")
     started = time.perf_counter()
     tf_transform_output = tft.TFTransformOutput(transform_graph)
     spec = tf_transform_output.transformed_feature_spec()
@@ -340,27 +332,29 @@ def measure_scaling(work: str, header, rows, steps: int, factors: list[int], rep
     }
 
 
+def _latest_output(output_root: str, component: str, key: str) -> str:
+    """Where the latest run's component wrote its output key (ML Metadata, not the newest folder on disk)."""
+    from pipeline_tools import metadata
+
+    found = metadata.runs(os.path.join(output_root, "metadata.sqlite"))[-1].output(component, key)
+    if found is None:
+        raise RuntimeError(f"the latest run in {output_root} has no {component} {key}")
+    return found.uri
+
+
 def trained_steps(output_root: str) -> dict[str, Any]:
     """How long the latest Trainer run trained, and what limited it (module.TRAINING_RECORD)."""
-    import glob
+    from pipeline_tools import views
 
-    run_dir = max(
-        glob.glob(os.path.join(output_root, "pipeline_root", "Trainer", "model_run", "*")), key=os.path.getmtime
-    )
-    with open(os.path.join(run_dir, "training.json")) as handle:
-        record = json.load(handle)
+    record = views.training_record(_latest_output(output_root, "Trainer", "model_run"))
     return {key: record[key] for key in ("trained_steps", "limited_by", "train_examples")}
 
 
 def examples_as_rows(output_root: str, split: str) -> list[dict[str, str]]:
     """The rows CsvExampleGen put in one split of the latest run, as CSV-like dicts (for the baseline)."""
-    import glob
-
     import tensorflow as tf
 
-    examples = max(
-        glob.glob(os.path.join(output_root, "pipeline_root", "CsvExampleGen", "examples", "*")), key=os.path.getmtime
-    )
+    examples = _latest_output(output_root, "CsvExampleGen", "examples")
     rows = []
     files = glob.glob(os.path.join(examples, f"Split-{split}", "*"))
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
@@ -667,7 +661,7 @@ def _scaling_section(results: dict[str, Any]) -> list[str]:
         "| component | in_memory (s) | multi_processing, 2 workers (s) |",
         "| --- | ---: | ---: |",
     ]
-    for name in BEAM_HEAVY:
+    for name in BEAM_COMPONENTS:
         lines.append(f"| {name} | {single['components'][name]['s']:.1f} | {mp['components'][name]['s']:.1f} |")
     return lines + [f"| process wall time | {single['wall_s']:.1f} | {mp['wall_s']:.1f} |", ""]
 

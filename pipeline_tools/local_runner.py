@@ -17,8 +17,15 @@ from collections.abc import Sequence
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
-from pipeline_tools import settings as settings_module  # noqa: E402
-from pipeline_tools.settings import DATA_ROOT, LOCAL_BEAM_PIPELINE_ARGS, MODULE_FILE, REPO_ROOT  # noqa: E402
+from pipeline_tools.settings import (  # noqa: E402
+    DATA_ROOT,
+    LOCAL_BEAM_PIPELINE_ARGS,
+    MODULE_FILE,
+    REPO_ROOT,
+    PipelineSettings,
+    add_arguments,
+    from_arguments,
+)
 
 DEFAULT_OUTPUT_ROOT = os.path.join(REPO_ROOT, "outputs", "pipeline_local")
 
@@ -36,7 +43,7 @@ def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser
         default=DEFAULT_OUTPUT_ROOT,
         help="pipeline root, metadata.sqlite and serving_model/ go here (default: outputs/pipeline_local/)",
     )
-    settings_module.add_arguments(parser, settings_module.PipelineSettings)
+    add_arguments(parser, PipelineSettings)
     parser.add_argument(
         "--validate-only",
         action="store_true",
@@ -81,7 +88,7 @@ def build(arguments: argparse.Namespace):
     import base_pipeline
     from pipeline_tools import spans
 
-    settings = settings_module.from_arguments(settings_module.PipelineSettings, arguments)
+    settings = from_arguments(PipelineSettings, arguments)
     output_root = os.path.abspath(arguments.output_root)
     data_root = os.path.abspath(arguments.data_root)
     metadata_path = os.path.join(output_root, "metadata.sqlite")

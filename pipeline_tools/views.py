@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow_metadata.proto.v0 import schema_pb2  # noqa: E402
 
+import module  # noqa: E402  (the file run_fn writes is named there)
 from pipeline_tools.components import (
     artifacts,  # noqa: E402
     intervals,  # noqa: E402
@@ -143,8 +144,7 @@ def sliced_metrics(eval_result) -> pd.DataFrame:
     """TFMA's metrics per slice (a `tfma.load_eval_result` result), overall first, then by count, with
     the disputed examples and the AUC's 95% interval (pipeline_tools/intervals.py) of each slice."""
     rows = []
-    for slice_key, metrics in eval_result.slicing_metrics:
-        values = {name: found.get("doubleValue") for name, found in metrics[""][""].items()}
+    for slice_key, values in artifacts.slice_metrics(eval_result):
         row = {"slice": "overall" if not slice_key else " & ".join(f"{key} = {value}" for key, value in slice_key)}
         count = int(values.get("example_count") or 0)
         positives = round((values.get("mean_label") or 0.0) * count)
@@ -220,7 +220,7 @@ def raw_and_transformed(transform_output, serialized: bytes, transformed_name) -
 
 def training_record(model_run_dir: str) -> dict | None:
     """What run_fn wrote about its training (module.TRAINING_RECORD): how long it trained, and why."""
-    path = os.path.join(model_run_dir, "training.json")
+    path = os.path.join(model_run_dir, module.TRAINING_RECORD)
     if not tf.io.gfile.exists(path):
         return None
     with tf.io.gfile.GFile(path) as handle:

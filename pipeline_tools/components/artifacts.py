@@ -1,4 +1,5 @@
-"""Reading and copying the artifacts TFX writes: schema, statistics and anomalies, split by split.
+"""Reading and copying the artifacts TFX writes: schema, statistics and anomalies, split by split, and
+the Evaluator's metrics slice by slice.
 
 StatisticsGen and ExampleValidator write one folder per split (`Split-train/FeatureStats.pb`,
 `Split-eval/SchemaDiff.pb`); SchemaGen and ImportSchemaGen one `schema.pbtxt`. Every path may be
@@ -77,3 +78,20 @@ def copy_tree(source: str, target: str) -> None:
             copy_tree(path, os.path.join(target, name))
         else:
             tf.io.gfile.copy(path, os.path.join(target, name), overwrite=True)
+
+
+def slice_metrics(eval_result) -> list[tuple[tuple, dict]]:
+    """The metrics of each slice of an evaluation (`tfma.load_eval_result`) as plain numbers:
+    [(slice key, {metric name: value or None})], the overall slice's key being ()."""
+    return [
+        (tuple(key), {name: found.get("doubleValue") for name, found in metrics[""][""].items()})
+        for key, metrics in eval_result.slicing_metrics
+    ]
+
+
+def overall_metrics(eval_result) -> dict:
+    """The overall slice's metrics of an evaluation, as `slice_metrics` gives them."""
+    for key, values in slice_metrics(eval_result):
+        if not key:
+            return values
+    raise ValueError("the evaluation has no overall slice: its EvalConfig must slice by nothing too")

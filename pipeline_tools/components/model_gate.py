@@ -29,7 +29,7 @@ from tfx.dsl.components.base.executor_spec import ExecutorClassSpec
 from tfx.types import Channel, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from pipeline_tools.components import intervals
+from pipeline_tools.components import artifacts, intervals
 from pipeline_tools.components.training_statistics import TRAINED_MODEL
 
 VERDICT_FILE = "verdict.json"
@@ -74,9 +74,7 @@ class Evidence:
         """From the Evaluator's evaluation artifact: TFMA's overall metrics (and auc_diff, with a served model)."""
         import tensorflow_model_analysis as tfma
 
-        result = tfma.load_eval_result(evaluation_uri)
-        overall = next(metrics[""][""] for key, metrics in result.slicing_metrics if not key)
-        value = {name: found.get("doubleValue") for name, found in overall.items()}
+        value = artifacts.overall_metrics(tfma.load_eval_result(evaluation_uri))
         examples = int(value.get("example_count") or 0)
         positives = round((value.get("mean_label") or 0.0) * examples)
         auc = value.get("auc")

@@ -28,9 +28,15 @@ from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 
-from pipeline_tools import settings as settings_module  # noqa: E402
 from pipeline_tools import spans  # noqa: E402
-from pipeline_tools.settings import DATA_ROOT, MODULE_FILE, REPO_ROOT, PipelineSettings  # noqa: E402
+from pipeline_tools.settings import (  # noqa: E402
+    DATA_ROOT,
+    MODULE_FILE,
+    REPO_ROOT,
+    PipelineSettings,
+    add_arguments,
+    from_arguments,
+)
 from pipeline_tools.vertex import blueprint as blueprints  # noqa: E402
 from pipeline_tools.vertex import endpoint, images, project_setup, schedule, staging  # noqa: E402
 from pipeline_tools.vertex.settings import (  # noqa: E402
@@ -296,8 +302,8 @@ def upload_data(settings: VertexSettings, data_dir: str, credentials) -> staging
 def parse_arguments(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     """The command line: the notebook's parameters as flags, and what to do."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    settings_module.add_arguments(parser, VertexSettings)
-    settings_module.add_arguments(parser, PipelineSettings)
+    add_arguments(parser, VertexSettings)
+    add_arguments(parser, PipelineSettings)
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="extra job label")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -348,8 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     only = arguments.delete_endpoint or arguments.schedule_action or arguments.upload_data or arguments.attach
     try:
         labels = dict(item.split("=", 1) for item in arguments.label if "=" in item)
-        pipeline = settings_module.from_arguments(PipelineSettings, arguments)
-        settings = settings_module.from_arguments(VertexSettings, arguments, labels=labels, pipeline=pipeline)
+        pipeline = from_arguments(PipelineSettings, arguments)
+        settings = from_arguments(VertexSettings, arguments, labels=labels, pipeline=pipeline)
         if arguments.project_setup:
             check_settings(settings, dry_run=True)
             print("\n\n".join(step.text() for step in project_setup.steps(settings, user_email="")))
