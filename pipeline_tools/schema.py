@@ -18,11 +18,13 @@ import os
 import sys
 from collections.abc import Sequence
 
+import tensorflow_data_validation as tfdv
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from pipeline_tools import columns
+from pipeline_tools import columns, spans
 from pipeline_tools.components.artifacts import read_schema, read_statistics
+from pipeline_tools.components.data_gate import distances, drift_anomalies
 from pipeline_tools.csv_check import csv_files
 from pipeline_tools.settings import CURATED_SCHEMA_FILE, DATA_ROOT, REFERENCE_STATISTICS_FILE
 
@@ -108,8 +110,6 @@ def curate(inferred: schema_pb2.Schema) -> schema_pb2.Schema:
 
 def _csv_pattern(data_root: str) -> str:
     """Every CSV file of data_root: in its span folders (data_local), or directly in it."""
-    from pipeline_tools import spans
-
     chosen = spans.available(data_root)
     if chosen:
         return os.path.join(data_root, "span-*", "*.csv")
@@ -119,8 +119,6 @@ def _csv_pattern(data_root: str) -> str:
 
 def infer_and_curate(data_root: str) -> schema_pb2.Schema:
     """The curated schema for the CSV files in data_root."""
-    import tensorflow_data_validation as tfdv
-
     statistics = tfdv.generate_statistics_from_csv(_csv_pattern(data_root))
     return curate(tfdv.infer_schema(statistics, infer_feature_shape=False))
 
@@ -156,8 +154,6 @@ def compared_features() -> list[str]:
 
 def reference_statistics(data_root: str):
     """TFDV statistics of data_root for the compared features (as StatisticsGen computes them)."""
-    import tensorflow_data_validation as tfdv
-
     options = tfdv.StatsOptions(feature_allowlist=compared_features())
     return tfdv.generate_statistics_from_csv(_csv_pattern(data_root), stats_options=options)
 
@@ -178,8 +174,6 @@ def statistics_differences(committed, made, curated: schema_pb2.Schema) -> list[
     """What the gate would see differ between two statistics of the same data: the example count,
     or any drift distance above zero. Empty when they are the same for the gate, even where another
     TFDV release writes a histogram's buckets differently."""
-    from pipeline_tools.components.data_gate import distances, drift_anomalies
-
     counts = [statistics.datasets[0].num_examples for statistics in (committed, made)]
     found = [f"examples: {counts[0]} committed, {counts[1]} made"] if counts[0] != counts[1] else []
     measured = drift_anomalies(committed, made, curated)

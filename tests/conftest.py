@@ -1,7 +1,7 @@
-"""Shared test setup: the repository on sys.path, Keras 2 for tf.Transform."""
+"""Shared test setup: Keras 2 for tf.Transform, the quiet filters, the end-to-end fixtures (pytest.ini puts
+the repository on sys.path)."""
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +9,6 @@ import pytest
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
 
 from pipeline_tools import quiet  # noqa: E402
 

@@ -5,14 +5,11 @@ tests): `benchmarks/run.py --quick` exercises them end to end.
 """
 
 import json
-import sys
 
 import pytest
 
+from benchmarks import run as benchmark
 from conftest import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-import run as benchmark  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,12 @@ notebook's test.
 
 import json
 import os
-import sys
 
 import pytest
 
+from benchmarks import run as benchmark
 from conftest import REPO_ROOT
 from pipeline_tools import local_runner, prepare_data
-
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-import run as benchmark  # noqa: E402
 
 
 @pytest.mark.slow
