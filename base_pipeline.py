@@ -142,7 +142,7 @@ def trainer(settings: PipelineSettings, transform: Transform, schema: Channel, m
     if vertex is None or vertex.training_job is None:
         return _user_code_on_vertex(settings, Trainer(**arguments))
     extensions = _vertex_extensions()
-    job = {extensions.TRAINING_ARGS_KEY: vertex.training_job}
+    job = {extensions.TRAINING_ARGS_KEY: vertex.training_job.training_args()}
     return _user_code_on_vertex(settings, extensions.Trainer(**arguments, custom_config=_vertex_config(vertex, job)))
 
 
@@ -192,7 +192,7 @@ def pusher(settings: PipelineSettings, model: Channel, model_gate, serving_model
         destination = pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)
         return Pusher(**arguments, push_destination=pusher_pb2.PushDestination(filesystem=destination))
     extensions = _vertex_extensions()
-    serving = {extensions.SERVING_ARGS_KEY: vertex.endpoint}
+    serving = {extensions.SERVING_ARGS_KEY: vertex.endpoint.serving_args()}
     if vertex.serving_image:
         serving[extensions.VERTEX_CONTAINER_IMAGE_URI_KEY] = vertex.serving_image
     return extensions.Pusher(**arguments, custom_config=_vertex_config(vertex, serving))
@@ -205,11 +205,7 @@ def endpoint_cleanup(settings: PipelineSettings, pusher: Pusher):
         return None
     endpoint = vertex.endpoint
     step = vertex_steps.endpoint_cleanup(
-        vertex.pipeline_image,
-        endpoint["project_id"],
-        vertex.region,
-        endpoint["endpoint_name"],
-        vertex.keep_previous_model,
+        vertex.pipeline_image, endpoint.project, vertex.region, endpoint.name, vertex.keep_previous_model
     )
     return step(pushed_model=pusher.outputs["pushed_model"])
 

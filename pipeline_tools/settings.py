@@ -45,6 +45,59 @@ def setting(default: Any, meaning: str) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrainingJob:
+    """The Vertex AI custom job the Trainer runs run_fn in: one machine of TFX's image."""
+
+    project: str
+    machine_type: str
+    image: str
+    service_account: str
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    accelerator_type: str = ""
+    accelerator_count: int = 0
+
+    def training_args(self) -> dict[str, Any]:
+        """As TFX's Vertex AI Trainer takes it (custom_config's TRAINING_ARGS_KEY): a CustomJob's fields."""
+        machine_spec: dict[str, Any] = {"machine_type": self.machine_type}
+        if self.accelerator_count:
+            machine_spec.update(accelerator_type=self.accelerator_type, accelerator_count=self.accelerator_count)
+        return {
+            "project": self.project,
+            "labels": dict(self.labels),
+            "job_spec": {
+                "worker_pool_specs": [
+                    {"machine_spec": machine_spec, "replica_count": 1, "container_spec": {"image_uri": self.image}}
+                ],
+                "service_account": self.service_account,
+            },
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """The Vertex AI endpoint the Pusher deploys a blessed model to (one replica)."""
+
+    project: str
+    name: str  # The endpoint's display name: the Pusher creates it, or deploys to the one of that name.
+    machine_type: str
+    service_account: str
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def serving_args(self) -> dict[str, Any]:
+        """As TFX's Vertex AI Pusher takes it (custom_config's SERVING_ARGS_KEY)."""
+        return {
+            "project_id": self.project,
+            "endpoint_name": self.name,
+            "machine_type": self.machine_type,
+            "min_replica_count": 1,
+            "max_replica_count": 1,
+            "service_account": self.service_account,
+            # TFX's Vertex AI Pusher labels the endpoint it creates with these (not the model it uploads).
+            "labels": dict(self.labels),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
 class VertexServices:
     """How the pipeline runs on Vertex AI, and which components hand their work to its services (set by
     pipeline_tools.vertex)."""
@@ -56,10 +109,10 @@ class VertexServices:
     pipeline_image: str
     # Where Transform and Trainer load module.py from: 'module@<the user-code wheel on Cloud Storage>'.
     user_code: str
-    # The Trainer runs run_fn as a Vertex AI custom job with these arguments; None: in its task.
-    training_job: dict[str, Any] | None = None
-    # The Pusher deploys the blessed model to an endpoint with these arguments; None: copies it.
-    endpoint: dict[str, Any] | None = None
+    # The Trainer runs run_fn as this Vertex AI custom job; None: in its task.
+    training_job: TrainingJob | None = None
+    # The Pusher deploys the blessed model to this endpoint; None: copies it.
+    endpoint: Endpoint | None = None
     # The prediction container the endpoint serves the model with (only with endpoint).
     serving_image: str = ""
     # After a push, leave the model deployed before it at 0% traffic (a quick rollback) instead

@@ -15,7 +15,15 @@ from typing import Any
 
 import tfx
 
-from pipeline_tools.settings import LOCAL_BEAM_PIPELINE_ARGS, PipelineSettings, VertexServices, check, setting
+from pipeline_tools.settings import (
+    LOCAL_BEAM_PIPELINE_ARGS,
+    Endpoint,
+    PipelineSettings,
+    TrainingJob,
+    VertexServices,
+    check,
+    setting,
+)
 from pipeline_tools.vertex import images
 
 # TFX's penguin_pipeline_kubeflow.py passes --disk_size_gb=50: the TFX image is over 10 GB and a
@@ -280,39 +288,32 @@ def beam_pipeline_args(settings: VertexSettings) -> list[str]:
     ]
 
 
-def training_job(settings: VertexSettings) -> dict[str, Any] | None:
+def training_job(settings: VertexSettings) -> TrainingJob | None:
     """The Vertex AI CustomJob the extension Trainer launches, or None to train in the pipeline."""
     if not settings.use_vertex_training:
         return None
-    machine_spec: dict[str, Any] = {"machine_type": settings.training_machine_type}
-    if settings.accelerator_count:
-        machine_spec.update(accelerator_type=settings.accelerator_type, accelerator_count=settings.accelerator_count)
-    return {
-        "project": settings.project,
-        "labels": settings.run_labels,
-        "job_spec": {
-            "worker_pool_specs": [
-                {"machine_spec": machine_spec, "replica_count": 1, "container_spec": {"image_uri": settings.image}}
-            ],
-            "service_account": settings.service_account,
-        },
-    }
+    return TrainingJob(
+        project=settings.project,
+        machine_type=settings.training_machine_type,
+        image=settings.image,
+        service_account=settings.service_account,
+        labels=settings.run_labels,
+        accelerator_type=settings.accelerator_type if settings.accelerator_count else "",
+        accelerator_count=settings.accelerator_count,
+    )
 
 
-def endpoint_args(settings: VertexSettings) -> dict[str, Any] | None:
-    """How the extension Pusher deploys the blessed model to an endpoint, or None to copy it to GCS."""
+def endpoint(settings: VertexSettings) -> Endpoint | None:
+    """The endpoint the extension Pusher deploys the blessed model to, or None to copy it to GCS."""
     if not settings.use_vertex_endpoint:
         return None
-    return {
-        "project_id": settings.project,
-        "endpoint_name": settings.endpoint_display_name,
-        "machine_type": settings.serving_machine_type,
-        "min_replica_count": 1,
-        "max_replica_count": 1,
-        "service_account": settings.service_account,
-        # TFX's Vertex AI Pusher labels the endpoint it creates with these (not the model it uploads).
-        "labels": settings.run_labels,
-    }
+    return Endpoint(
+        project=settings.project,
+        name=settings.endpoint_display_name,
+        machine_type=settings.serving_machine_type,
+        service_account=settings.service_account,
+        labels=settings.run_labels,
+    )
 
 
 def pipeline_settings(settings: VertexSettings, user_code: str) -> PipelineSettings:
@@ -324,7 +325,7 @@ def pipeline_settings(settings: VertexSettings, user_code: str) -> PipelineSetti
         pipeline_image=settings.pipeline_image_uri,
         user_code=user_code,
         training_job=training_job(settings),
-        endpoint=endpoint_args(settings),
+        endpoint=endpoint(settings),
         serving_image=settings.serving_image_uri if settings.use_vertex_endpoint else "",
         keep_previous_model=settings.keep_previous_model,
     )
