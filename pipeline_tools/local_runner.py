@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output_root = os.path.abspath(arguments.output_root)
     latest = metadata.runs(os.path.join(output_root, "metadata.sqlite"))[-1]
     result = outcome.Outcome.of_run(latest, os.path.join(output_root, "serving_model"))
-    print(f"pipeline finished.\n{result.describe()}")
+    print(f"pipeline finished.\n{result}")
     return 2 if arguments.fail_if_not_blessed and not result.verdict.blessed else 0
 
 

@@ -2,7 +2,7 @@
 
 A model the model gate does not bless is an outcome, not a crash: the Pusher leaves the serving
 folder as it was, and the reader (or an automated caller) needs the reason and what to try. The
-local notebook prints `Outcome.describe()` and writes it to `outcome.txt` in its output folder,
+local notebook prints an `Outcome` and writes it to `outcome.txt` in its output folder,
 where `make tutorial` shows it.
 """
 
@@ -30,14 +30,15 @@ class Outcome:
         versions = serving.pushed_versions(self.serving_model_dir)
         return versions[-1] if versions else None
 
-    def describe(self) -> str:
+    def __str__(self) -> str:
+        """The verdict in words, then what the Pusher did."""
         if self.pushed_version:
             pushed = f"pushed: version {self.pushed_version} in {self.serving_model_dir}"
         elif self.serving_version:
             pushed = f"not pushed: {self.serving_model_dir} keeps serving version {self.serving_version}"
         else:
             pushed = f"not pushed: {self.serving_model_dir} holds no model yet"
-        return f"{self.verdict.describe()}\n{pushed}"
+        return f"{self.verdict}\n{pushed}"
 
     @classmethod
     def of_run(cls, run, serving_model_dir: str) -> "Outcome":
@@ -52,14 +53,14 @@ class Outcome:
         return cls(Verdict.read(blessing.uri), str(version) if version else None, serving_model_dir)
 
     def write(self, path: str) -> None:
-        """Saves describe() as a text file (make tutorial prints it)."""
+        """Saves the outcome in words as a text file (make tutorial prints it)."""
         write_report(path, [("", self)])
 
 
 def write_report(path: str, runs: list[tuple[str, "Outcome"]]) -> str:
     """Saves each run's outcome under its title ('first run, spans ...') as one text file; returns the text."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    parts = [f"{title}:\n{result.describe()}" if title else result.describe() for title, result in runs]
+    parts = [f"{title}:\n{result}" if title else str(result) for title, result in runs]
     text = "\n\n".join(parts) + "\n"
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -70,8 +70,8 @@ class Summary:
     rejected: list[Rejected] = dataclasses.field(default_factory=list)
     spans: dict[int, int] = dataclasses.field(default_factory=dict)  # Rows written per span (with --spans).
 
-    def describe(self) -> str:
-        """Returns a one-paragraph human-readable report."""
+    def __str__(self) -> str:
+        """A one-paragraph report: what was read, written and skipped, and why."""
         rate = f"{self.disputed / self.written:.1%}" if self.written else "n/a"
         spans = f" in {len(self.spans)} spans ({min(self.spans)} to {max(self.spans)})" if self.spans else ""
         return (
@@ -227,7 +227,7 @@ def _check_outcome(input_path: str, summary: Summary, strict: bool) -> None:
     if summary.written == 0:
         raise DataPreparationError(
             f"{input_path}: no complaint has both a narrative and a Yes/No dispute value "
-            f"({summary.describe()}); nothing was written"
+            f"({summary}); nothing was written"
         )
 
 
@@ -326,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"warning: line {rejected.line}: {rejected.reason}; skipped", file=sys.stderr)
     if len(summary.rejected) > 20:
         print(f"warning: ... and {len(summary.rejected) - 20} more", file=sys.stderr)
-    print(f"{args.output}: {summary.describe()}")
+    print(f"{args.output}: {summary}")
     return 0
 
 

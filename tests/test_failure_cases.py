@@ -142,7 +142,7 @@ def test_the_worse_model_is_not_blessed(three_runs):
     output_root, _, _ = three_runs
     assert _blessings(output_root) == [["BLESSED"], ["NOT_BLESSED"]]
     last = metadata.runs(os.path.join(output_root, "metadata.sqlite"))[-1]
-    text = outcome.Outcome.of_run(last, os.path.join(output_root, "serving_model")).describe()
+    text = str(outcome.Outcome.of_run(last, os.path.join(output_root, "serving_model")))
     assert text.startswith("NOT blessed: AUC ") and "the served model scores AUC " in text
     # One training step: no better than chance, or worse than the served model beyond the noise.
     assert "below 0.5: chance" in text or "worse than the served model beyond the noise" in text

@@ -101,7 +101,7 @@ def test_the_verdict_is_written_beside_the_blessing_file_and_read_back(tmp_path)
     verdict.write(str(tmp_path))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["NOT_BLESSED", "verdict.json"]
     assert Verdict.read(str(tmp_path)) == verdict
-    text = verdict.describe()
+    text = str(verdict)
     assert text.startswith("NOT blessed: AUC 0.600 (95% interval ") and "on 64 eval examples, 20 disputed" in text
     assert "the served model scores AUC 0.550 on the same examples: change +0.050 (95% interval " in text
     assert "  - too few examples to tell this model from chance" in text and "What to try" in text

@@ -425,7 +425,7 @@ def test_real_run_uploads_then_compiles_then_submits_as_the_service_account(tmp_
     assert prepared.inputs.user_code.startswith(
         "module@gs://acme-ml-pipelines/cfpb-consumer-disputes/pipeline_root/_wheels/"
     )
-    assert "DRY RUN" not in runner.describe(
+    assert "DRY RUN" not in runner.report(
         settings, prepared.dry_run, prepared.inputs, prepared.blueprint_path, prepared.job
     )
 

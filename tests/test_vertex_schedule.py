@@ -149,7 +149,7 @@ def test_a_dry_run_creates_no_schedule(service, tmp_path, capsys):
 
 
 def test_the_schedule_description_says_how_to_stop_it_and_what_it_costs():
-    text = schedule.describe(VertexSettings(**REAL), task_count=12)
+    text = schedule.plan(VertexSettings(**REAL), task_count=12)
     assert "starts a run of the 12-task blueprint at: TZ=America/New_York 0 6 2 * *" in text
     assert "runs until paused or deleted" in text and "--pause-schedule" in text and "--delete-schedule" in text
     assert "fee per run" in text and "e2-standard-4" in text and "vertex-ai-pipelines-run-billing-id" in text

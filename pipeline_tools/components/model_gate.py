@@ -149,7 +149,7 @@ class Verdict:
     def baseline_auc(self) -> float | None:
         return self.evidence.baseline_auc
 
-    def describe(self) -> str:
+    def __str__(self) -> str:
         """The decision in words; for a model that was not blessed, why and what to try."""
         head = f"{'blessed' if self.blessed else 'NOT blessed'}: {self.evidence.measured()}"
         lines = [head, self.evidence.compared(), *(f"  - {reason}" for reason in self.reasons)]
@@ -188,7 +188,7 @@ def judge(evaluation_uri: str, rules: Rules, candidate: ModelRef, served: ModelR
     blessed, reasons = decide(evidence, rules, candidate, served)
     verdict = Verdict(blessed, tuple(reasons), evidence, rules)
     verdict.write(blessing_uri)
-    print(f"model gate: {verdict.describe()}", flush=True)
+    print(f"model gate: {verdict}", flush=True)
     properties = {"blessed": int(blessed), "current_model": candidate.uri, "reason": "; ".join(reasons)}
     if served is not None:
         properties["baseline_model"] = served.uri

@@ -267,7 +267,7 @@ def image_lines(settings: VertexSettings) -> list[str]:
     return lines
 
 
-def describe(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs, blueprint_path: str, job) -> str:
+def report(settings: VertexSettings, dry_run: bool, inputs: staging.GcsInputs, blueprint_path: str, job) -> str:
     """What was (or in a dry run, would be) uploaded and submitted, as text."""
     lines = [("DRY RUN: nothing was uploaded or submitted" if dry_run else "REAL RUN"), ""]
     verb = "would upload" if dry_run else "uploaded"
@@ -381,9 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             schedule.change(settings, credentials, arguments.schedule_action)
         return 0
-    print(describe(settings, prepared.dry_run, prepared.inputs, prepared.blueprint_path, prepared.job))
+    print(report(settings, prepared.dry_run, prepared.inputs, prepared.blueprint_path, prepared.job))
     if arguments.schedule:
-        print(schedule.describe(settings, len(blueprints.tasks(prepared.blueprint))))
+        print(schedule.plan(settings, len(blueprints.tasks(prepared.blueprint))))
         schedule.create(prepared.job, settings, dry_run=prepared.dry_run)
     elif not prepared.dry_run:
         submit(prepared.job, settings, wait=arguments.wait)

@@ -54,7 +54,7 @@ def arguments(settings: VertexSettings) -> dict[str, Any]:
     }
 
 
-def describe(settings: VertexSettings, task_count: int) -> str:
+def plan(settings: VertexSettings, task_count: int) -> str:
     """The schedule a real run creates, how to pause and delete it, and what its runs cost."""
     given = arguments(settings)
     runner = "python -m pipeline_tools.vertex.runner --project ... --bucket ... --service-account ..."
