@@ -19,7 +19,7 @@ from tensorflow_model_analysis.proto import config_pb2 as tfma_config  # noqa: E
 
 # TFX's components from their own modules rather than `from tfx import v1`: tfx.v1 also imports
 # every Google Cloud extension, Vertex AI's client among them, on every run. The extensions are
-# imported (in _vertex_extensions) only when a Vertex AI switch is on.
+# imported (pipeline_tools/vertex/services.py) only when a Vertex AI switch is on.
 from tfx.components import (  # noqa: E402
     CsvExampleGen,
     Evaluator,
@@ -47,6 +47,7 @@ from pipeline_tools.components.model_gate import ModelGate, Rules  # noqa: E402
 from pipeline_tools.components.training_statistics import AttachTrainingStatistics  # noqa: E402
 from pipeline_tools.csv_check import check_inputs  # noqa: E402
 from pipeline_tools.settings import PipelineSettings  # noqa: E402
+from pipeline_tools.vertex import services as vertex_services  # noqa: E402
 
 SPLITS = ("train", "eval")
 SLICE_FEATURE_KEYS: tuple[str, ...] = ("product",)
@@ -125,7 +126,7 @@ def transform(settings: PipelineSettings, examples: Channel, schema: Channel, mo
     component = Transform(
         examples=examples, schema=schema, module_file=module_file, disable_statistics=True, disable_analyzer_cache=True
     )
-    return _user_code_on_vertex(settings, component)
+    return vertex_services.with_user_code(component, settings.vertex) if settings.vertex else component
 
 
 def trainer(settings: PipelineSettings, transform: Transform, schema: Channel, module_file: str) -> Trainer:
@@ -138,12 +139,9 @@ def trainer(settings: PipelineSettings, transform: Transform, schema: Channel, m
         train_args=trainer_pb2.TrainArgs(num_steps=settings.train_steps),
         eval_args=trainer_pb2.EvalArgs(num_steps=settings.eval_steps),
     )
-    vertex = settings.vertex
-    if vertex is None or vertex.training_job is None:
-        return _user_code_on_vertex(settings, Trainer(**arguments))
-    extensions = _vertex_extensions()
-    job = {extensions.TRAINING_ARGS_KEY: vertex.training_job.training_args()}
-    return _user_code_on_vertex(settings, extensions.Trainer(**arguments, custom_config=_vertex_config(vertex, job)))
+    if settings.vertex:  # In its task, or as a Vertex AI custom job (vertex/services.py).
+        return vertex_services.trainer(arguments, settings.vertex)
+    return Trainer(**arguments)
 
 
 def training_statistics(settings: PipelineSettings, trainer: Trainer, statistics: Channel):
@@ -187,15 +185,10 @@ def model_gate(settings: PipelineSettings, model: Channel, evaluator: Evaluator,
 def pusher(settings: PipelineSettings, model: Channel, model_gate, serving_model_dir: str) -> Pusher:
     """The Pusher: copies a blessed model into serving_model_dir, or deploys it to a Vertex AI endpoint."""
     arguments = dict(model=model, model_blessing=model_gate.outputs["blessing"])
-    vertex = settings.vertex
-    if vertex is None or vertex.endpoint is None:
-        destination = pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)
-        return Pusher(**arguments, push_destination=pusher_pb2.PushDestination(filesystem=destination))
-    extensions = _vertex_extensions()
-    serving = {extensions.SERVING_ARGS_KEY: vertex.endpoint.serving_args()}
-    if vertex.serving_image:
-        serving[extensions.VERTEX_CONTAINER_IMAGE_URI_KEY] = vertex.serving_image
-    return extensions.Pusher(**arguments, custom_config=_vertex_config(vertex, serving))
+    if settings.vertex and settings.vertex.endpoint:
+        return vertex_services.endpoint_pusher(arguments, settings.vertex)
+    destination = pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)
+    return Pusher(**arguments, push_destination=pusher_pb2.PushDestination(filesystem=destination))
 
 
 def endpoint_cleanup(settings: PipelineSettings, pusher: Pusher):
@@ -208,28 +201,6 @@ def endpoint_cleanup(settings: PipelineSettings, pusher: Pusher):
         vertex.pipeline_image, endpoint.project, vertex.region, endpoint.name, vertex.keep_previous_model
     )
     return step(pushed_model=pusher.outputs["pushed_model"])
-
-
-def _user_code_on_vertex(settings: PipelineSettings, component):
-    """On Vertex AI, Transform and Trainer load module.py from the user-code wheel (vertex/user_code.py)."""
-    if settings.vertex is None:
-        return component
-    from pipeline_tools.vertex import user_code
-
-    return user_code.load_from_wheel(component, settings.vertex.user_code)
-
-
-def _vertex_extensions():
-    """TFX's Google Cloud extensions; imported only by a pipeline that uses Vertex AI services."""
-    from tfx.v1.extensions import google_cloud_ai_platform
-
-    return google_cloud_ai_platform
-
-
-def _vertex_config(vertex, settings: dict[str, Any]) -> dict[str, Any]:
-    """The custom_config that switches an extension component to Vertex AI in the region."""
-    extensions = _vertex_extensions()
-    return {extensions.ENABLE_VERTEX_KEY: True, extensions.VERTEX_REGION_KEY: vertex.region, **settings}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,8 +10,8 @@ Evaluator hand to Beam as `--extra_package`, so Dataflow installs it on every wo
 TFX builds that wheel while compiling and copies it to `{pipeline_root}/_wheels`, which needs
 Cloud Storage at compile time. Here the same TFX function builds it offline, the runner uploads it
 with the data, and the components read it through the two execution properties TFX's own
-packaging sets (`module_path`, and `module_file` cleared): so a dry run compiles exactly the
-blueprint a real run submits. The hash in the wheel's name is what keeps Vertex AI's cache honest:
+packaging sets (`module_path`, and `module_file` cleared: services.with_user_code), so a dry run
+compiles exactly the blueprint a real run submits. The hash in the wheel's name is what keeps Vertex AI's cache honest:
 changed code is a new path, hence a new parameter of Transform and Trainer.
 """
 
@@ -31,10 +31,3 @@ def package(module_file: str, wheels_dir: str) -> str:
 def module_path(module_file: str, wheel_uri: str) -> str:
     """What a component's `module_path` property holds: the module's name, '@', the wheel."""
     return f"{os.path.splitext(os.path.basename(module_file))[0]}@{wheel_uri}"
-
-
-def load_from_wheel(component, user_code: str):
-    """Makes Transform or Trainer load module.py from the wheel (what TFX's packaging does at compile time)."""
-    component.exec_properties["module_file"] = None
-    component.exec_properties["module_path"] = user_code
-    return component
