@@ -328,10 +328,10 @@ def test_upload_plan_refuses_missing_inputs(tmp_path, make, message):
 
 
 def test_dry_run_is_the_default_while_placeholders_remain():
-    assert vertex_settings.resolve_dry_run(VertexSettings(), None) is True
-    assert vertex_settings.resolve_dry_run(VertexSettings(project="acme-ml-prod"), None) is True
-    assert vertex_settings.resolve_dry_run(VertexSettings(**REAL), None) is False
-    assert vertex_settings.resolve_dry_run(VertexSettings(**REAL), True) is True
+    assert VertexSettings().resolve_dry_run(None) is True
+    assert VertexSettings(project="acme-ml-prod").resolve_dry_run(None) is True
+    assert VertexSettings(**REAL).resolve_dry_run(None) is False
+    assert VertexSettings(**REAL).resolve_dry_run(True) is True
 
 
 @pytest.mark.parametrize(
@@ -378,14 +378,18 @@ def test_real_run_refuses_placeholders_before_uploading_or_compiling(tmp_path, m
     ],
 )
 def test_impossible_settings_are_named(override, message):
+    """The settings refuse themselves when made, a dry run or not."""
     labels = override.get("labels", {})
     with pytest.raises(ValueError, match=message):
-        settings = dataclasses.replace(VertexSettings.from_namespace({**REAL, **override}), labels=labels)
-        vertex_settings.check_settings(settings, dry_run=True)
+        dataclasses.replace(VertexSettings.from_namespace({**REAL, **override}), labels=labels)
 
 
-def test_placeholder_settings_are_well_formed_for_a_dry_run():
-    vertex_settings.check_settings(VertexSettings(), dry_run=True)
+def test_placeholder_settings_are_well_formed_for_a_dry_run_and_refused_for_a_real_one():
+    settings = VertexSettings()
+    assert settings.placeholders() == ["project", "bucket", "service_account"]
+    with pytest.raises(ValueError, match="dry_run is off but project, bucket, service_account still hold placeholders"):
+        settings.check_real_run()
+    VertexSettings(**REAL).check_real_run()
 
 
 # --- The network steps, up to the network ------------------------------------------------------
@@ -499,13 +503,12 @@ def test_the_pipeline_image_tag_follows_what_it_copies(tmp_path, monkeypatch):
 
 def test_the_pipeline_image_is_a_setting_whose_tag_must_be_the_installed_tfx(tmp_path):
     mirror = f"europe-docker.pkg.dev/acme-ml-prod/mirror/tfx:{tfx.__version__}"
-    settings = VertexSettings(tfx_image=mirror)
-    vertex_settings.check_settings(settings, dry_run=True)
+    settings = VertexSettings(tfx_image=mirror)  # Checked when made.
     inputs = staging.plan_uploads(settings, DATA_DIR, MODULE_FILE, str(tmp_path))
     compiled = runner.compile_pipeline(settings, inputs, str(tmp_path / "blueprint.json"))
     assert set(blueprints.images(compiled).values()) == {mirror, settings.pipeline_image_uri}
     with pytest.raises(ValueError, match="its tag must be the installed TFX version"):
-        vertex_settings.check_settings(VertexSettings(tfx_image="gcr.io/tfx-oss-public/tfx:1.15.0"), dry_run=True)
+        VertexSettings(tfx_image="gcr.io/tfx-oss-public/tfx:1.15.0")
     assert images.check_command(TFX_IMAGE) == f"gcloud container images describe {TFX_IMAGE}"
     assert images.check_command(mirror) == f"gcloud artifacts docker images describe {mirror}"
 

@@ -42,9 +42,7 @@ from pipeline_tools.vertex import endpoint, images, project_setup, schedule, sta
 from pipeline_tools.vertex.settings import (  # noqa: E402
     VertexSettings,
     beam_pipeline_args,
-    check_settings,
     pipeline_settings,
-    resolve_dry_run,
 )
 
 DEFAULT_OUTPUT_DIR = os.path.join(REPO_ROOT, "outputs", "vertex_ai")
@@ -232,8 +230,9 @@ def prepare(
     module_file: str = MODULE_FILE,
 ) -> Prepared:
     """Checks, uploads (unless a dry run), compiles and builds the PipelineJob, in that order."""
-    dry_run = resolve_dry_run(settings, dry_run)
-    check_settings(settings, dry_run)
+    dry_run = settings.resolve_dry_run(dry_run)
+    if not dry_run:
+        settings.check_real_run()
     inputs = staging.plan_uploads(settings, data_dir, module_file, wheels_dir=output_dir)
     credentials = credentials_for(dry_run)
     if not dry_run:
@@ -357,11 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipeline = from_arguments(PipelineSettings, arguments)
         settings = from_arguments(VertexSettings, arguments, labels=labels, pipeline=pipeline)
         if arguments.project_setup:
-            check_settings(settings, dry_run=True)
             print("\n\n".join(step.text() for step in project_setup.steps(settings, user_email="")))
             return 0
         if only:
-            check_settings(settings, dry_run=False)  # Each of these acts on the project at once.
+            settings.check_real_run()  # Each of these acts on the project at once.
             if arguments.upload_data:
                 staging.plan_data(settings, arguments.data_dir)
         else:

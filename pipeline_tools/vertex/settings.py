@@ -79,6 +79,43 @@ class VertexSettings:
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     pipeline: PipelineSettings = dataclasses.field(default_factory=PipelineSettings)
 
+    def __post_init__(self) -> None:
+        """Refuses, by name, the first setting that cannot work, when the settings are made. Placeholders
+        pass (a dry run needs none of them); `check_real_run` refuses them. The pipeline's own settings
+        were checked when they were made."""
+        _check_where(self)
+        _check_machines(self)
+        _check_images(self)
+        _check_endpoint_and_labels(self)
+        _check_schedule(self)
+
+    def placeholders(self) -> list[str]:
+        """Names the settings that still hold a placeholder (or nothing) instead of a real value."""
+        found = []
+        for name, placeholder in (
+            ("project", PLACEHOLDER_PROJECT),
+            ("bucket", PLACEHOLDER_BUCKET),
+            ("service_account", PLACEHOLDER_SERVICE_ACCOUNT),
+        ):
+            value = getattr(self, name)
+            if not value or not value.strip() or value == placeholder or PLACEHOLDER_PROJECT in value:
+                found.append(name)
+        return found
+
+    def resolve_dry_run(self, dry_run: bool | None) -> bool:
+        """None means: a dry run while any of project, bucket, service_account is a placeholder."""
+        return bool(self.placeholders()) if dry_run is None else bool(dry_run)
+
+    def check_real_run(self) -> None:
+        """What a real run needs beyond well-formed settings: no placeholders, so nothing is uploaded or
+        compiled for a project that is not there."""
+        missing = self.placeholders()
+        check(
+            not missing,
+            f"dry_run is off but {', '.join(missing)} still hold placeholders or are empty: set your "
+            "own GCP project, Cloud Storage bucket and service account (README, Vertex AI), or keep dry_run on",
+        )
+
     @classmethod
     def from_namespace(cls, namespace: Mapping[str, Any]) -> VertexSettings:
         """The settings named in namespace (the notebook's parameters), its pipeline settings included."""
@@ -136,29 +173,15 @@ class VertexSettings:
         }
 
 
-def placeholders(settings: VertexSettings) -> list[str]:
-    """Names the settings that still hold a placeholder (or nothing) instead of a real value."""
-    found = []
-    for name, placeholder in (
-        ("project", PLACEHOLDER_PROJECT),
-        ("bucket", PLACEHOLDER_BUCKET),
-        ("service_account", PLACEHOLDER_SERVICE_ACCOUNT),
-    ):
-        value = getattr(settings, name)
-        if not value or not value.strip() or value == placeholder or PLACEHOLDER_PROJECT in value:
-            found.append(name)
-    return found
-
-
-def resolve_dry_run(settings: VertexSettings, dry_run: bool | None) -> bool:
-    """None means: a dry run while any of project, bucket, service_account is a placeholder."""
-    return bool(placeholders(settings)) if dry_run is None else bool(dry_run)
-
-
 def _check_where(settings: VertexSettings) -> None:
-    """Project, region, bucket and service account are well-formed."""
+    """Project, region, bucket and service account are well-formed. An empty project, bucket or service
+    account is one not set yet, as a placeholder is (`placeholders`): a real run refuses both."""
+    project, bucket, account = (
+        value if (value or "").strip() else None
+        for value in (settings.project, settings.bucket, settings.service_account)
+    )
     check(
-        bool(_PROJECT_RE.match(settings.project or "")),
+        project is None or bool(_PROJECT_RE.match(project)),
         f"project {settings.project!r} is not a GCP project id (6-30 lowercase letters, digits, hyphens)",
     )
     check(
@@ -166,14 +189,15 @@ def _check_where(settings: VertexSettings) -> None:
         f"region {settings.region!r} is not a Google Cloud region such as 'us-central1'",
     )
     check(
-        not (settings.bucket or "").startswith("gs://"),
+        bucket is None or not bucket.startswith("gs://"),
         f"bucket {settings.bucket!r}: give the bucket's name, without 'gs://'",
     )
     check(
-        bool(_BUCKET_RE.match(settings.bucket or "")), f"bucket {settings.bucket!r} is not a Cloud Storage bucket name"
+        bucket is None or bool(_BUCKET_RE.match(bucket)),
+        f"bucket {settings.bucket!r} is not a Cloud Storage bucket name",
     )
     check(
-        bool(_SERVICE_ACCOUNT_RE.match(settings.service_account or "")),
+        account is None or bool(_SERVICE_ACCOUNT_RE.match(account)),
         f"service_account {settings.service_account!r} is not a service account email "
         "(name@project.iam.gserviceaccount.com)",
     )
@@ -216,22 +240,8 @@ def _check_images(settings: VertexSettings) -> None:
     )
 
 
-def check_settings(settings: VertexSettings, dry_run: bool) -> None:
-    """Raises ValueError naming the first setting that cannot work.
-
-    A real run (dry_run False) also refuses placeholders, so nothing is uploaded or compiled
-    for a project that is not there. The pipeline's own settings were checked when made.
-    """
-    if not dry_run:
-        missing = placeholders(settings)
-        check(
-            not missing,
-            f"dry_run is off but {', '.join(missing)} still hold placeholders or are empty: set your "
-            "own GCP project, Cloud Storage bucket and service account (README, Vertex AI), or keep dry_run on",
-        )
-    _check_where(settings)
-    _check_machines(settings)
-    _check_images(settings)
+def _check_endpoint_and_labels(settings: VertexSettings) -> None:
+    """The image repository, the endpoint's name and the labels are well-formed."""
     check(
         bool(re.match(r"^[a-z][a-z0-9-]{0,62}$", settings.artifact_repository or "")),
         f"artifact_repository {settings.artifact_repository!r} is not an Artifact Registry repository name",
@@ -242,7 +252,6 @@ def check_settings(settings: VertexSettings, dry_run: bool) -> None:
         f"endpoint_name {settings.endpoint_name!r} must be at most 128 characters ('' for the pipeline's name)",
     )
     check(bool(settings.endpoint_display_name.strip()), f"endpoint_name {settings.endpoint_name!r} is blank")
-    _check_schedule(settings)
     for key, value in settings.labels.items():
         check(
             bool(_LABEL_KEY_RE.match(str(key))) and bool(_LABEL_VALUE_RE.match(str(value))),
