@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs the benchmark (benchmarks/run.py) on stack B, the one Colab readers run: tfx 1.21 on
+# Runs the benchmark (python -m benchmarks) on stack B, the one Colab readers run: tfx 1.21 on
 # Python 3.13 and glibc 2.41, inside the Debian 13 root file system that
 # ../shared/tools/colab_stack_check.sh builds (run that once first). Benchmarks what is committed
 # (git HEAD) and writes benchmarks/results/py3.13-tfx1.21.0.{md,json,png} and summary.md here,
-# beside stack A's. Needs root (chroot). Extra arguments go to benchmarks/run.py (e.g. --quick).
+# beside stack A's. Needs root (chroot). Extra arguments go to python -m benchmarks (e.g. --quick).
 #   usage: scripts/benchmark_stack_b.sh [BENCHMARK_ARGS...]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,7 +38,7 @@ chroot "$root" env -u PIP_FIND_LINKS HOME=/root BENCHMARK_COMMIT="$commit" bash 
   # The install is measured with a warm package cache, as the second install of a reader: fill the pip cache.
   pip download -q -r requirements-dev.txt -d /tmp/pip-warm-up > /dev/null 2>&1 || true
   rm -rf /tmp/pip-warm-up
-  python benchmarks/run.py --results-dir /srv/benchmark/results "$@"
+  python -m benchmarks --results-dir /srv/benchmark/results "$@"
 ' bash "$@" >"$log" 2>&1
 for file in "$bench"/results/py3.1[1-3]-tfx*.* "$bench/results/summary.md"; do
   cp "$file" "$repo/benchmarks/results/"

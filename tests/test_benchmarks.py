@@ -1,46 +1,47 @@
 """The benchmark's own logic: the data it makes, the splits it compares on, and the arithmetic of its report.
 
 The measurements themselves are not tested here (benchmarks print numbers; they are not timed
-tests): `benchmarks/run.py --quick` exercises them end to end.
+tests): `python -m benchmarks --quick` exercises them end to end.
 """
 
 import json
 
 import pytest
 
-from benchmarks import run as benchmark
+from benchmarks import data, harness, report
+from benchmarks.suites import quality, scaling
 from conftest import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
 def rows():
-    _, rows = benchmark.read_rows()
+    _, rows = data.read_rows()
     return rows[:200]
 
 
 def test_resample_keeps_the_originals_and_perturbs_every_copy(rows):
-    bigger = benchmark.resample(rows, 4, seed=1)
+    bigger = data.resample(rows, 4, seed=1)
     assert len(bigger) == 4 * len(rows)
     assert bigger[: len(rows)] == rows
     originals = {row["consumer_complaint_narrative"] for row in rows}
     copies = [row for row in bigger[len(rows) :] if len(row["consumer_complaint_narrative"].split()) > 3]
     assert copies and not any(row["consumer_complaint_narrative"] in originals for row in copies)
     assert all(set(row) == set(rows[0]) for row in bigger)
-    assert benchmark.resample(rows, 4, seed=1) == bigger  # Same seed, same data.
+    assert data.resample(rows, 4, seed=1) == bigger  # Same seed, same data.
 
 
 def test_random_split_is_disjoint_complete_and_seeded(rows):
-    train, evaluate = benchmark.random_split(rows, seed=3)
+    train, evaluate = data.random_split(rows, seed=3)
     assert len(evaluate) == len(rows) // 10 and len(train) + len(evaluate) == len(rows)
     key = lambda row: tuple(sorted(row.items()))  # noqa: E731
     assert sorted(map(key, train + evaluate)) == sorted(map(key, rows))
-    assert benchmark.random_split(rows, seed=3) == (train, evaluate)
-    assert benchmark.random_split(rows, seed=4)[1] != evaluate
+    assert data.random_split(rows, seed=3) == (train, evaluate)
+    assert data.random_split(rows, seed=4)[1] != evaluate
 
 
 def test_baselines_score_the_given_eval_rows(rows):
-    train, evaluate = benchmark.random_split(rows, seed=0, eval_fraction=0.3)
-    scores = benchmark.baselines(train, evaluate)
+    train, evaluate = data.random_split(rows, seed=0, eval_fraction=0.3)
+    scores = quality.baselines(train, evaluate)
     disputed = sum(int(row["consumer_disputed"]) for row in evaluate) / len(evaluate)
     assert scores["majority"]["accuracy"] == pytest.approx(1 - disputed)
     assert 0.0 <= scores["tfidf_logreg"]["auc"] <= 1.0
@@ -61,7 +62,7 @@ def test_cost_per_extra_thousand_rows():
             "16": _run({"Transform": 40.0, "Trainer": 20.0}, 70.0),
         }
     }
-    costs = benchmark.cost_per_1000_rows(results, base_rows=2000)  # 30,000 extra rows.
+    costs = report.cost_per_1000_rows(results, base_rows=2000)  # 30,000 extra rows.
     assert costs == {"Transform": 1.0, "Trainer": 0.0, "whole run (wall)": 1.0}
 
 
@@ -109,7 +110,7 @@ def test_report_holds_every_section():
         "warm_first_over_cold": 1.0,
         "changed_hyperparameter": {"change": "train_steps 500 -> 600", **_run(components, 50.0)},
         "scaling": {"1": cold, "4": _run(components, 150.0)},
-        "beam_multi_processing": {"factor": 4, "args": benchmark.MULTI_PROCESSING_ARGS, **_run(components, 140.0)},
+        "beam_multi_processing": {"factor": 4, "args": scaling.MULTI_PROCESSING_ARGS, **_run(components, 140.0)},
         "serving": {
             "batch_1": {"p50_ms": 3.0, "p95_ms": 4.0, "examples_per_s": 333.3, "calls": 10},
             "batch_256": {"p50_ms": 30.0, "p95_ms": 40.0, "examples_per_s": 8533.3, "calls": 10},
@@ -117,7 +118,7 @@ def test_report_holds_every_section():
         "quality": [quality, dict(quality, seed=1, pipeline={"auc": 0.61, "accuracy": 0.77, "examples": 310})],
         "limit": {"plain_keras_s": 12.0, "trainer_component_s": 18.0, "pipeline_wall_s": 100.0},
     }
-    text = benchmark.report(results)
+    text = report.report(results)
     for expected in (
         "first **100.0%**, second **10.0%**",
         "| 12,404 |",
@@ -137,7 +138,7 @@ def test_report_holds_every_section():
 
 def test_the_median_run_is_the_middle_one_with_every_wall_time():
     runs = [_run({"Transform": s}, wall) for s, wall in ((1.0, 50.0), (2.0, 40.0), (3.0, 60.0))]
-    middle = benchmark.median_run(runs)
+    middle = harness.median_run(runs)
     assert middle["wall_s"] == 50.0 and middle["components"]["Transform"]["s"] == 1.0
     assert middle["runs_wall_s"] == [50.0, 40.0, 60.0]
 
@@ -147,35 +148,36 @@ RESULTS = REPO_ROOT / "benchmarks" / "results"
 
 @pytest.mark.reports
 def test_both_stacks_reports_come_from_one_commit_and_say_where_they_ran():
-    reports = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("py*-tfx*.json"))]
-    full = [report for report in reports if not report.get("quick")]
-    assert {report["stack_name"] for report in full} == {"A", "B"}
-    assert len({report["commit"] for report in full}) == 1, [report["commit"] for report in full]
-    for report in full:
-        assert report["repeats"] >= 3
+    made = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("py*-tfx*.json"))]
+    full = [found for found in made if not found.get("quick")]
+    assert {found["stack_name"] for found in full} == {"A", "B"}
+    assert len({found["commit"] for found in full}) == 1, [found["commit"] for found in full]
+    for found in full:
+        assert found["repeats"] >= 3
         for key in ("date", "machine", "stack"):
-            assert report[key], key
-        for key, _, _ in benchmark.READER_ROWS:
-            assert report["reader"][key] > 0, (report["stack_name"], key)
+            assert found[key], key
+        for key, _, _ in report.READER_ROWS:
+            assert found["reader"][key] > 0, (found["stack_name"], key)
 
 
 @pytest.mark.reports
 @pytest.mark.parametrize("readme", ["benchmarks/README.md", "README.md"])
 def test_the_readme_tables_are_the_committed_reports(readme):
     """The reader table in both READMEs is what the committed .json files say (summary.md too)."""
-    table = benchmark.summary(str(RESULTS))
+    table = report.summary(str(RESULTS))
     assert table and table in (REPO_ROOT / readme).read_text(), f"{readme}: paste benchmarks/results/summary.md"
     assert (RESULTS / "summary.md").read_text().strip() == table.strip()
 
 
 def test_a_report_written_again_from_its_json_lists_components_in_pipeline_order(tmp_path):
-    """`run.py --render` rewrites a report from its raw numbers; a .json may hold components sorted by name."""
+    """`python -m benchmarks --render` rewrites a report from its raw numbers alone, in the order the run
+    recorded (`component_order`); a .json may hold the components sorted by name."""
     names = ["Trainer", "Pusher", "CsvExampleGen", "Transform", "Evaluator", "StatisticsGen"]
     run = _run({name: 1.0 for name in sorted(names)}, 10.0)
-    results = {"cold": run, "warm_first": run, "warm": run, "changed_hyperparameter": run}
-    results.update(beam_multi_processing=run, scaling={"1": run, "4": run})
-    ordered = benchmark.in_pipeline_order(results)
     expected = ["CsvExampleGen", "StatisticsGen", "Transform", "Trainer", "Evaluator", "Pusher"]
+    results = {"cold": run, "warm_first": run, "warm": run, "changed_hyperparameter": run}
+    results.update(beam_multi_processing=run, scaling={"1": run, "4": run}, component_order=expected)
+    ordered = report.in_pipeline_order(results)
     assert list(ordered["cold"]["components"]) == expected
     assert list(ordered["scaling"]["4"]["components"]) == expected
     assert ordered["cold"]["wall_s"] == 10.0 and list(run["components"]) == sorted(names)  # A copy.

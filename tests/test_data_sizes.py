@@ -13,15 +13,15 @@ import os
 
 import pytest
 
-from benchmarks import run as benchmark
+from benchmarks import data
 from conftest import REPO_ROOT
 from pipeline_tools import local_runner, prepare_data
 
 
 @pytest.mark.slow
 def test_sixteen_times_the_data_ends_with_a_clear_outcome(tmp_path, capsys):
-    header, rows = benchmark.read_rows()
-    benchmark.write_rows(str(tmp_path / "data" / "complaints.csv"), header, benchmark.resample(rows, 16, seed=0))
+    header, rows = data.read_rows()
+    data.write_rows(str(tmp_path / "data" / "complaints.csv"), header, data.resample(rows, 16, seed=0))
     output_root = tmp_path / "run"
     assert local_runner.main(["--data-root", str(tmp_path / "data"), "--output-root", str(output_root)]) == 0
     printed = capsys.readouterr().out

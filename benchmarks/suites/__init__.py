@@ -1,0 +1,1 @@
+"""The benchmark's suites, one module each; each measure_* returns what its report section reads."""
