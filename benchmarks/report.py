@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline_tools.vertex.blueprint import BEAM_COMPONENTS
 
-# What a reader waits for, and the targets of issue 16 (stack A): (key, what, target in seconds or None).
+# What a reader waits for, and the targets set for stack A: (key, what, target in seconds or None).
 READER_ROWS = (
     ("fresh_clone_s", "fresh clone to a pushed model (install with a warm package cache, then the notebook)", None),
     ("install_s", "of which the install (`scripts/setup_env.sh`, a new `.venv`)", None),
