@@ -1,11 +1,9 @@
 """How the components connect: the CFPB dispute pipeline, shared by every way of running it.
 
-Each component is built by a small function below, in the order they run; `create_components`
-wires them together, and `create_pipeline` wraps the same components in a TFX `Pipeline` for
-LocalDagRunner (`python -m pipeline_tools.local_runner`) and KubeflowV2DagRunner (Vertex AI). The
-local notebook runs them one by one with an InteractiveContext and shows these functions. What a
-run does (steps, thresholds, schema, split, the gates, the Vertex AI switches) is one
-`PipelineSettings` (pipeline_tools/settings.py); the paths are arguments.
+Each component is built by a small function below, in the order they run (the local notebook runs
+them one by one and shows these functions); `create_components` wires them together and
+`create_pipeline` makes them a TFX `Pipeline` for LocalDagRunner and KubeflowV2DagRunner (Vertex AI).
+What a run does is one `PipelineSettings` (pipeline_tools/settings.py); the paths are arguments.
 """
 
 import dataclasses
@@ -17,9 +15,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # See module.py.
 # TFMA's config protos; TFMA 0.52 (tfx 1.21) no longer re-exports them as tfma.EvalConfig etc.
 from tensorflow_model_analysis.proto import config_pb2 as tfma_config  # noqa: E402
 
-# TFX's components from their own modules rather than `from tfx import v1`: tfx.v1 also imports
-# every Google Cloud extension, Vertex AI's client among them, on every run. The extensions are
-# imported (pipeline_tools/vertex/services.py) only when a Vertex AI switch is on.
+# Not `from tfx import v1`, which imports every Google Cloud extension (Vertex AI's client too) on every
+# run: pipeline_tools/vertex/services.py imports them only when a Vertex AI switch is on.
 from tfx.components import (  # noqa: E402
     CsvExampleGen,
     Evaluator,
@@ -32,9 +29,7 @@ from tfx.components import (  # noqa: E402
 )
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen  # noqa: E402
 from tfx.dsl.components.common.resolver import Resolver  # noqa: E402
-from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (  # noqa: E402
-    LatestBlessedModelStrategy,
-)
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy  # noqa: E402
 from tfx.orchestration.pipeline import Pipeline  # noqa: E402
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2  # noqa: E402
 from tfx.types import Channel, standard_artifacts  # noqa: E402
@@ -193,14 +188,9 @@ def pusher(settings: PipelineSettings, model: Channel, model_gate, serving_model
 
 def endpoint_cleanup(settings: PipelineSettings, pusher: Pusher):
     """With a Vertex AI endpoint: after each push, undeploys the models left at 0% traffic; else None."""
-    vertex = settings.vertex
-    if vertex is None or vertex.endpoint is None:
+    if settings.vertex is None or settings.vertex.endpoint is None:
         return None
-    endpoint = vertex.endpoint
-    step = vertex_steps.endpoint_cleanup(
-        vertex.pipeline_image, endpoint.project, vertex.region, endpoint.name, vertex.keep_previous_model
-    )
-    return step(pushed_model=pusher.outputs["pushed_model"])
+    return vertex_services.endpoint_cleanup(settings.vertex)(pushed_model=pusher.outputs["pushed_model"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,13 +227,9 @@ def create_components(
 ) -> PipelineComponents:
     """Builds the components and wires each one's inputs to upstream outputs.
 
-    Args:
-      settings: What the run does (PipelineSettings: steps, thresholds, schema, split, gates, Vertex AI).
-      data_root: Folder (local or gs://) of CSV files in the tutorial's columns.
-      module_file: Path to module.py (preprocessing_fn and run_fn).
-      serving_model_dir: Where the Pusher copies a blessed model, one version folder per push.
-      validate_only: Build for a run that stops after the data gate (`validation_stage()`): the gate
-        is then not linked to Transform.
+    data_root is a folder (local or gs://) of CSV files in the tutorial's columns; module_file is
+    module.py; the Pusher copies a blessed model into serving_model_dir. With validate_only, the run
+    stops after the data gate (`validation_stage()`), which is then not linked to Transform.
     """
     check_inputs(data_root, settings.spans, settings.presplit, module_file)
     examples_gen = example_gen(settings, data_root)
@@ -279,17 +265,10 @@ def create_pipeline(
     metadata_connection_config=None,
     validate_only: bool = False,
 ) -> Pipeline:
-    """Returns the whole pipeline, ready for a DAG runner.
-
-    Args:
-      settings, data_root, module_file, serving_model_dir: As in `create_components`.
-      pipeline_root: Folder (local or gs://) where every artifact is written.
-      beam_pipeline_args: Options of the Beam-based components (ExampleGen, StatisticsGen,
-        Transform, Evaluator): none for DirectRunner in the component's process, DataflowRunner's on Google Cloud.
-      metadata_connection_config: ML Metadata store (e.g. SQLite) for LocalDagRunner; None on
-        Vertex AI, which keeps its own.
-      validate_only: Run only the components up to the data gate: check new data before
-        spending a Transform and a training on it.
+    """The whole pipeline, ready for a DAG runner: every artifact under pipeline_root (local or gs://);
+    the Beam components (ExampleGen, StatisticsGen, Transform, Evaluator) take beam_pipeline_args (none:
+    DirectRunner in the component's process; DataflowRunner's on Google Cloud); ML Metadata in
+    metadata_connection_config (None on Vertex AI, which keeps its own). The rest as in create_components.
     """
     components = create_components(settings, data_root, module_file, serving_model_dir, validate_only)
     return Pipeline(

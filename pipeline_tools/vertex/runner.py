@@ -89,16 +89,9 @@ def create_vertex_pipeline(
     packaging of module.py: see _user_module_packaging_disabled)."""
     import base_pipeline
 
-    pipeline = dataclasses.replace(
-        pipeline_settings(settings, inputs.user_code),
-        spans=inputs.spans,
-        reference_statistics=inputs.reference_statistics,
-    )
-    if inputs.schema_file is not None:
-        pipeline = dataclasses.replace(pipeline, schema_file=inputs.schema_file)
     with _user_module_packaging_disabled():
         return base_pipeline.create_pipeline(
-            pipeline,
+            pipeline_settings(settings, inputs),
             pipeline_root=where.pipeline_root,
             data_root=inputs.data_root,
             module_file=module_file,

@@ -1,5 +1,5 @@
-"""TFX's own components on Vertex AI: module.py from the user-code wheel, and the Trainer and the Pusher
-handed to Vertex AI's services when their switches are on.
+"""TFX's own components on Vertex AI: module.py from the user-code wheel, the Trainer and the Pusher
+handed to Vertex AI's services when their switches are on, and the endpoint's clean-up.
 
 base_pipeline.py builds each component as it runs locally and calls these only for a Vertex AI
 pipeline (`settings.vertex`), so the local path never imports TFX's Google Cloud extensions (they
@@ -10,6 +10,7 @@ from typing import Any
 
 from tfx.components import Trainer
 
+from pipeline_tools.components import vertex_steps
 from pipeline_tools.settings import VertexServices
 
 
@@ -37,6 +38,14 @@ def endpoint_pusher(arguments: dict[str, Any], services: VertexServices):
     if services.serving_image:
         serving[extensions.VERTEX_CONTAINER_IMAGE_URI_KEY] = services.serving_image
     return extensions.Pusher(**arguments, custom_config=_config(services, serving))
+
+
+def endpoint_cleanup(services: VertexServices):
+    """The step that undeploys, after each push, the models left at 0% traffic on the endpoint."""
+    endpoint = services.endpoint
+    return vertex_steps.endpoint_cleanup(
+        services.pipeline_image, endpoint.project, services.region, endpoint.name, services.keep_previous_model
+    )
 
 
 def _extensions():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tfx
 
@@ -25,6 +25,9 @@ from pipeline_tools.settings import (
     setting,
 )
 from pipeline_tools.vertex import images
+
+if TYPE_CHECKING:  # staging.py reads these settings, so only the type comes from there.
+    from pipeline_tools.vertex.staging import GcsInputs
 
 # TFX's penguin_pipeline_kubeflow.py passes --disk_size_gb=50: the TFX image is over 10 GB and a
 # Dataflow worker's default boot disk is 25 GB.
@@ -325,17 +328,21 @@ def endpoint(settings: VertexSettings) -> Endpoint | None:
     )
 
 
-def pipeline_settings(settings: VertexSettings, user_code: str) -> PipelineSettings:
-    """The pipeline's settings with the Vertex AI services switched on by these settings; user_code is
-    where Transform and Trainer load module.py from ('module@<the user-code wheel>', see user_code.py)."""
+def pipeline_settings(settings: VertexSettings, inputs: GcsInputs) -> PipelineSettings:
+    """The one translation of a Vertex AI run into the pipeline's settings: the Vertex AI services these
+    settings switch on, and the inputs staged on Cloud Storage (the user-code wheel Transform and Trainer
+    load module.py from, the spans, the gate's reference statistics and the schema, see staging.py)."""
     services = VertexServices(
         region=settings.region,
         image=settings.image,
         pipeline_image=settings.pipeline_image_uri,
-        user_code=user_code,
+        user_code=inputs.user_code,
         training_job=training_job(settings),
         endpoint=endpoint(settings),
         serving_image=settings.serving_image_uri if settings.use_vertex_endpoint else "",
         keep_previous_model=settings.keep_previous_model,
     )
-    return dataclasses.replace(settings.pipeline, vertex=services)
+    staged = dict(spans=inputs.spans, reference_statistics=inputs.reference_statistics)
+    if inputs.schema_file is not None:
+        staged.update(schema_file=inputs.schema_file)
+    return dataclasses.replace(settings.pipeline, vertex=services, **staged)
