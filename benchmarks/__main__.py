@@ -14,7 +14,7 @@ from typing import Any
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import benchmarks  # noqa: E402
-from benchmarks import data, harness, report  # noqa: E402
+from benchmarks import data, harness, report, suites  # noqa: E402
 from benchmarks.suites import cache, quality, reader, scaling, serving  # noqa: E402
 from pipeline_tools import quiet  # noqa: E402
 from pipeline_tools.settings import PipelineSettings  # noqa: E402
@@ -23,12 +23,12 @@ quiet.install(import_tensorflow=False)  # The known start-up noise of TensorFlow
 
 
 def measure(work: str, quick: bool, full_suite: bool, repeats: int, log=print) -> dict[str, Any]:
-    """Every measurement of the report, in one dict (the .json file)."""
+    """Every measurement of the report, as its .json file holds it."""
     import tfx
 
     header, rows = data.read_rows()
     steps = 50 if quick else PipelineSettings().train_steps
-    results: dict[str, Any] = {
+    about = {
         "python": platform.python_version(),
         "tfx": tfx.__version__,
         **harness.environment(),
@@ -38,15 +38,13 @@ def measure(work: str, quick: bool, full_suite: bool, repeats: int, log=print) -
         "repeats": repeats,
         "component_order": harness.pipeline_order(),  # The report lists components so, from the .json alone.
     }
-    results["reader"] = reader.measure_reader(work, repeats, full_suite, log)
-    results.update(cache.measure_cache(work, header, rows, steps, repeats, log))
-    results["reader"]["cold_s"] = results["cold"]["wall_s"]
-    results["reader"]["cached_s"] = results["warm"]["wall_s"]
-    results.update(serving.measure_serving_and_limit(work, rows, steps, results["cold"], repeats, quick, log))
+    waited = reader.measure_reader(work, repeats, full_suite, log)
+    cached = cache.measure_cache(work, header, rows, steps, repeats, log)
+    served = serving.measure_serving_and_limit(work, rows, steps, cached.cold, repeats, quick, log)
     factors = [1, 2] if quick else [1, 4, 16]
-    results.update(scaling.measure_scaling(work, header, rows, steps, factors, repeats, results["cold"], log))
-    results["quality"] = quality.measure_quality(work, header, rows, steps, [0] if quick else [0, 1, 2], log)
-    return results
+    scaled = scaling.measure_scaling(work, header, rows, steps, factors, repeats, cached.cold, log)
+    judged = quality.measure_quality(work, header, rows, steps, [0] if quick else [0, 1, 2], log)
+    return {**about, **suites.results_json(waited, cached, served, scaled, judged)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

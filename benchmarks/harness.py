@@ -2,6 +2,7 @@
 component's seconds from ML Metadata), a command's seconds, medians, the artifacts of the latest run,
 and where the measurement ran."""
 
+import dataclasses
 import datetime
 import os
 import platform
@@ -19,10 +20,24 @@ from pipeline_tools import metadata
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One run of the local runner, or the median of several (runs_wall_s: every run's wall time)."""
+
+    wall_s: float
+    peak_rss_mb: float
+    components: dict[str, dict[str, Any]]  # Per component, in the order they started: seconds ("s"), state.
+    runs_wall_s: tuple[float, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """As the report's .json holds it."""
+        return {**dataclasses.asdict(self), "runs_wall_s": list(self.runs_wall_s)}
+
+
 REPEATS = 3
 
 
-def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequence[str] = ()) -> dict[str, Any]:
+def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequence[str] = ()) -> Run:
     """Runs the local runner in a child process; returns wall time, peak memory, per-component times."""
     command = [
         sys.executable,
@@ -48,13 +63,13 @@ def run_pipeline(data_root: str, output_root: str, train_steps: int, extra: Sequ
             tail = log.read()[-3000:]
         raise RuntimeError(f"pipeline run failed ({' '.join(command)}):\n{tail}")
     components = component_times(os.path.join(output_root, "metadata.sqlite"))
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "components": components}
+    return Run(round(wall, 2), round(usage.ru_maxrss / 1024, 1), components)
 
 
-def median_run(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def median_run(runs: Sequence[Run]) -> Run:
     """The run with the median wall time (its components are the report's), every run's wall time beside it."""
-    ordered = sorted(runs, key=lambda run: run["wall_s"])
-    return {**ordered[(len(ordered) - 1) // 2], "runs_wall_s": [run["wall_s"] for run in runs]}
+    ordered = sorted(runs, key=lambda run: run.wall_s)
+    return dataclasses.replace(ordered[(len(ordered) - 1) // 2], runs_wall_s=tuple(run.wall_s for run in runs))
 
 
 def median(values: Sequence[float]) -> float:
@@ -83,12 +98,13 @@ def component_times(metadata_path: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def latest_output(output_root: str, component: str, key: str) -> str:
-    """Where the latest run's component wrote its output key (ML Metadata, not the newest folder on disk)."""
+def run_output(output_root: str, component: str, key: str, run: int = -1) -> str:
+    """Where a run's component wrote its output key (ML Metadata, not the newest folder on disk): the
+    latest run's, or, with run=0, the first run's (in the cache suite's roots, the cold run)."""
 
-    found = metadata.runs(os.path.join(output_root, "metadata.sqlite"))[-1].output(component, key)
+    found = metadata.runs(os.path.join(output_root, "metadata.sqlite"))[run].output(component, key)
     if found is None:
-        raise RuntimeError(f"the latest run in {output_root} has no {component} {key}")
+        raise RuntimeError(f"run {run} in {output_root} has no {component} {key}")
     return found.uri
 
 

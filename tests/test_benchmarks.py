@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from benchmarks import data, harness, report
-from benchmarks.suites import quality, scaling
+from benchmarks import data, harness, report, suites
+from benchmarks.suites import cache, quality, reader, scaling, serving
 from conftest import REPO_ROOT
 
 
@@ -66,7 +66,8 @@ def test_cost_per_extra_thousand_rows():
     assert costs == {"Transform": 1.0, "Trainer": 0.0, "whole run (wall)": 1.0}
 
 
-def test_report_holds_every_section():
+def _hand_made_results():
+    """A report's .json as the benchmark writes it, written out by hand."""
     components = {name: 1.0 for name in ["CsvExampleGen", "StatisticsGen", "Transform", "Trainer", "Evaluator"]}
     cold = _run(components, 100.0)
     warm = {**_run({name: 0.1 for name in components}, 10.0)}
@@ -118,29 +119,92 @@ def test_report_holds_every_section():
         "quality": [quality, dict(quality, seed=1, pipeline={"auc": 0.61, "accuracy": 0.77, "examples": 310})],
         "limit": {"plain_keras_s": 12.0, "trainer_component_s": 18.0, "pipeline_wall_s": 100.0},
     }
-    text = report.report(results)
-    for expected in (
-        "first **100.0%**, second **10.0%**",
-        "| 12,404 |",
-        "0.630 ± 0.028",
-        "| 1 | 3.00 | 4.00 | 333 |",
-        "multi_processing",
-        "**12.0 s**",
-        "Re-ran after train_steps 500 -> 600: CsvExampleGen",
-        "commit abc1234",
-        "| the notebook under papermill (`make tutorial` once `.venv` exists) | 90 s | 95 s (**not met**) |",
-        "| a fully cached rerun (nothing changed, second rerun) | 10 s | 6 s (met) |",
-        "| the test suite, `make test`, once `.venv` exists | 600 s (10.0 min) | 660 s (11.0 min) (**not met**) |",
-        "The notebook's runs: 97, 95, 93 s",
-    ):
+    return results
+
+
+REPORT_SAYS = (
+    "first **100.0%**, second **10.0%**",
+    "| 12,404 |",
+    "0.630 ± 0.028",
+    "| 1 | 3.00 | 4.00 | 333 |",
+    "multi_processing",
+    "**12.0 s**",
+    "Re-ran after train_steps 500 -> 600: CsvExampleGen",
+    "commit abc1234",
+    "| the notebook under papermill (`make tutorial` once `.venv` exists) | 90 s | 95 s (**not met**) |",
+    "| a fully cached rerun (nothing changed, second rerun) | 10 s | 6 s (met) |",
+    "| the test suite, `make test`, once `.venv` exists | 600 s (10.0 min) | 660 s (11.0 min) (**not met**) |",
+    "The notebook's runs: 97, 95, 93 s",
+)
+
+
+def test_report_holds_every_section():
+    text = report.report(_hand_made_results())
+    for expected in REPORT_SAYS:
+        assert expected in text, expected
+
+
+def test_the_suites_typed_results_are_the_json_the_report_reads():
+    """What the suites return (dataclasses), through suites.results_json, holds every number of the
+    hand-made .json where the report reads it, and so renders the same report."""
+    hand = _hand_made_results()
+
+    def run(found):
+        return harness.Run(found["wall_s"], found["peak_rss_mb"], found["components"])
+
+    limit, reading = hand["limit"], dict(hand["reader"])
+    waited = reader.ReaderResults(
+        reading["install_s"], reading["notebook_runs_s"], reading["fast_tests_runs_s"], reading["tests_s"],
+        reading["tests_summary"],
+    )  # fmt: skip
+    cached = cache.CacheResults(
+        run(hand["cold"]), run(hand["warm_first"]), run(hand["warm"]), run(hand["changed_hyperparameter"]),
+        hand["changed_hyperparameter"]["change"],
+    )  # fmt: skip
+    latency = {int(key[len("batch_") :]): serving.Latency(**value) for key, value in hand["serving"].items()}
+    served = serving.ServingResults(
+        latency, [limit["plain_keras_s"]], limit["trainer_component_s"], limit["pipeline_wall_s"]
+    )
+    multi = hand["beam_multi_processing"]
+    scaled = scaling.ScalingResults({int(k): run(v) for k, v in hand["scaling"].items()}, multi["factor"], run(multi))
+    judged = [
+        quality.Quality(
+            split["seed"],
+            split["eval_rows"],
+            split["pipeline"],
+            {},
+            {"tfidf_logreg": split["tfidf_logreg"], "majority": split["majority"]},
+        )
+        for split in hand["quality"]
+    ]
+    made = json.loads(json.dumps(suites.results_json(waited, cached, served, scaled, judged)))
+
+    def holds(found, expected, where):
+        if isinstance(expected, dict):
+            for key, value in expected.items():
+                assert key in found, f"{where}.{key}"
+                holds(found[key], value, f"{where}.{key}")
+        elif isinstance(expected, list) and expected and isinstance(expected[0], dict):
+            assert len(found) == len(expected), where
+            for index, (one, other) in enumerate(zip(found, expected, strict=True)):
+                holds(one, other, f"{where}[{index}]")
+        else:
+            assert found == expected, where
+
+    # The reader's cold and cached times are the cache suite's runs (the hand-made .json has others).
+    assert (made["reader"]["cold_s"], made["reader"]["cached_s"]) == (hand["cold"]["wall_s"], hand["warm"]["wall_s"])
+    made["reader"].update(cold_s=hand["reader"]["cold_s"], cached_s=hand["reader"]["cached_s"])
+    holds(made, {key: hand[key] for key in made}, "results")
+    text = report.report({**{key: value for key, value in hand.items() if key not in made}, **made})
+    for expected in REPORT_SAYS:
         assert expected in text, expected
 
 
 def test_the_median_run_is_the_middle_one_with_every_wall_time():
-    runs = [_run({"Transform": s}, wall) for s, wall in ((1.0, 50.0), (2.0, 40.0), (3.0, 60.0))]
+    runs = [harness.Run(**_run({"Transform": s}, wall)) for s, wall in ((1.0, 50.0), (2.0, 40.0), (3.0, 60.0))]
     middle = harness.median_run(runs)
-    assert middle["wall_s"] == 50.0 and middle["components"]["Transform"]["s"] == 1.0
-    assert middle["runs_wall_s"] == [50.0, 40.0, 60.0]
+    assert middle.wall_s == 50.0 and middle.components["Transform"]["s"] == 1.0
+    assert middle.as_json()["runs_wall_s"] == [50.0, 40.0, 60.0]
 
 
 RESULTS = REPO_ROOT / "benchmarks" / "results"

@@ -1,5 +1,6 @@
 """Suites 6 and 8: the pushed model's latency, and the same training without orchestration."""
 
+import dataclasses
 import glob
 import os
 import tempfile
@@ -7,11 +8,42 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.harness import latest_output, median
+from benchmarks.harness import Run, median, run_output
 from pipeline_tools.settings import PipelineSettings
 
 
-def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], repeats: int) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Latency:
+    """The pushed model's answer to one request of `batch` raw rows, over `calls` calls."""
+
+    p50_ms: float
+    p95_ms: float
+    examples_per_s: float
+    calls: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingResults:
+    """Latency by batch size, and module.py's training in plain TF against the Trainer component's."""
+
+    latency: dict[int, Latency]
+    plain_keras_runs_s: list[float]
+    trainer_component_s: float
+    pipeline_wall_s: float
+
+    def as_json(self) -> dict[str, Any]:
+        """As the report's .json holds it: "serving" by batch_<size>, and "limit"."""
+        limit = {
+            "plain_keras_s": median(self.plain_keras_runs_s),
+            "plain_keras_runs_s": self.plain_keras_runs_s,
+            "trainer_component_s": self.trainer_component_s,
+            "pipeline_wall_s": self.pipeline_wall_s,
+        }
+        serving = {f"batch_{batch}": dataclasses.asdict(latency) for batch, latency in self.latency.items()}
+        return {"serving": serving, "limit": limit}
+
+
+def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], repeats: int) -> dict[int, Latency]:
     """p50 and p95 of the pushed model's answer to raw rows, one at a time and 256 at a time."""
     from pipeline_tools import serving
     from pipeline_tools.schema import read_curated
@@ -30,12 +62,7 @@ def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], repeats: int
             times.append((time.perf_counter() - started) * 1000)
         times.sort()
         p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
-        result[f"batch_{batch}"] = {
-            "p50_ms": round(p50, 2),
-            "p95_ms": round(p95, 2),
-            "examples_per_s": round(batch / (p50 / 1000), 1),
-            "calls": repeats,
-        }
+        result[batch] = Latency(round(p50, 2), round(p95, 2), round(batch / (p50 / 1000), 1), repeats)
     return result
 
 
@@ -50,8 +77,8 @@ def train_without_orchestration(output_root: str, train_steps: int, eval_steps: 
 
     import module
 
-    transform_graph = latest_output(output_root, "Transform", "transform_graph")
-    examples = latest_output(output_root, "Transform", "transformed_examples")
+    transform_graph = run_output(output_root, "Transform", "transform_graph")
+    examples = run_output(output_root, "Transform", "transformed_examples")
     started = time.perf_counter()
     tf_transform_output = tft.TFTransformOutput(transform_graph)
     spec = tf_transform_output.transformed_feature_spec()
@@ -76,7 +103,7 @@ def train_without_orchestration(output_root: str, train_steps: int, eval_steps: 
     return round(time.perf_counter() - started, 2)
 
 
-def measure_serving_and_limit(work: str, rows, steps: int, cold: dict[str, Any], repeats: int, quick: bool, log):
+def measure_serving_and_limit(work: str, rows, steps: int, cold: Run, repeats: int, quick: bool, log) -> ServingResults:
     """6 and 8, on the first cold run's pushed model and transformed data."""
     from pipeline_tools import serving
 
@@ -85,10 +112,4 @@ def measure_serving_and_limit(work: str, rows, steps: int, cold: dict[str, Any],
     latency = serving_latency(serving.latest_model_dir(os.path.join(root, "serving_model")), rows, 50 if quick else 300)
     log("training without orchestration ...")
     plain = [train_without_orchestration(root, steps, PipelineSettings().eval_steps) for _ in range(repeats)]
-    limit = {
-        "plain_keras_s": median(plain),
-        "plain_keras_runs_s": plain,
-        "trainer_component_s": cold["components"]["Trainer"]["s"],
-        "pipeline_wall_s": cold["wall_s"],
-    }
-    return {"serving": latency, "limit": limit}
+    return ServingResults(latency, plain, cold.components["Trainer"]["s"], cold.wall_s)
