@@ -148,7 +148,7 @@ def test_no_public_function_of_the_pipeline_code_is_longer_than_the_limit(limit)
 def _readme_commands() -> list[str]:
     """The modules and scripts the README tells a reader to run: `python -m X`, `python3 -m X`, `python X.py`."""
     readme = (REPO_ROOT / "README.md").read_text()
-    modules = re.findall(r"python3? -m (pipeline_tools[\w.]*)", readme)
+    modules = re.findall(r"python3? -m ((?:pipeline_tools|benchmarks)\b[\w.]*)", readme)
     scripts = re.findall(r"python3? (benchmarks/[\w/]+\.py)", readme)
     return sorted(set(modules)) + sorted(set(scripts))
 
