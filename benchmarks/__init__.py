@@ -15,7 +15,7 @@ ML Metadata, which records when each execution was registered and when it was la
 Every time is the median of --repeats runs (3), except where the report says one run.
 
 One module per job: `data` (what is measured on), `harness` (how: child processes, timers, medians,
-ML Metadata), `suites/` (one module per measurement, each returning dataclasses whose `as_json()` is the .json's
-part), `report` (Markdown and chart from the .json
-alone), `__main__` (the command line).
+ML Metadata), `suites/` (one module per measurement, each returning dataclasses whose `as_json()` is
+its part of the .json), `report` (Markdown and chart from the .json alone), `__main__` (the command
+line).
 """

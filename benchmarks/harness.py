@@ -1,6 +1,6 @@
 """How the benchmark measures: a pipeline run in a child process (wall time, peak memory, each
-component's seconds from ML Metadata), a command's seconds, medians, the artifacts of the latest run,
-and where the measurement ran."""
+component's seconds from ML Metadata), a command's seconds, medians, where a run's component wrote its
+outputs, and where the measurement ran."""
 
 import dataclasses
 import datetime

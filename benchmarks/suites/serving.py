@@ -69,7 +69,7 @@ def serving_latency(model_dir: str, rows: Sequence[dict[str, str]], repeats: int
 def train_without_orchestration(output_root: str, train_steps: int, eval_steps: int) -> float:
     """Does what run_fn does (module.py's model, training and export) in plain TF; returns seconds.
 
-    It reads the run's transformed examples with tf.data instead of TFX's data accessor, and no
+    It reads the root's first run's transformed examples with tf.data instead of TFX's data accessor, and no
     launcher, ML Metadata or artifact bookkeeping is involved.
     """
     import tensorflow as tf
@@ -77,8 +77,8 @@ def train_without_orchestration(output_root: str, train_steps: int, eval_steps: 
 
     import module
 
-    transform_graph = run_output(output_root, "Transform", "transform_graph")
-    examples = run_output(output_root, "Transform", "transformed_examples")
+    transform_graph = run_output(output_root, "Transform", "transform_graph", run=0)
+    examples = run_output(output_root, "Transform", "transformed_examples", run=0)
     started = time.perf_counter()
     tf_transform_output = tft.TFTransformOutput(transform_graph)
     spec = tf_transform_output.transformed_feature_spec()
@@ -104,7 +104,9 @@ def train_without_orchestration(output_root: str, train_steps: int, eval_steps: 
 
 
 def measure_serving_and_limit(work: str, rows, steps: int, cold: Run, repeats: int, quick: bool, log) -> ServingResults:
-    """6 and 8, on the first cold run's pushed model and transformed data."""
+    """6 and 8 in the first cache root: the latest model pushed there (the cold run's, or the changed
+    hyperparameter run's if that one was blessed: the same model code either way) and the cold run's
+    transformed data."""
     from pipeline_tools import serving
 
     root = os.path.join(work, "run_1x_0")
